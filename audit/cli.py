@@ -1,0 +1,187 @@
+"""The ``audit`` command: a thin layer over the public API.
+
+Exit codes: 0 every rule passes (inconclusive allowed unless ``--strict``),
+1 a rule fails (or, with ``--strict``, is inconclusive), 2 bad input or usage,
+3 an internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from audit.errors import AuditError, DataError, Problem, ReasonCode
+from audit.metrics import METRICS
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+COLOUR = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+class _Group(click.Group):
+    """Turns every toolkit error into a message and exit code 2, and any other error into exit 3."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AuditError as error:
+            _print_error(error)
+            sys.exit(EXIT_USAGE)
+        except (click.exceptions.Exit, click.ClickException, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as error:  # a bug: no traceback for the user, unless asked for
+            if os.environ.get("AUDIT_DEBUG"):
+                raise
+            _console(stderr=True).print(f"internal error (a bug in the toolkit, please report it): "
+                                        f"{type(error).__name__}: {error}. Set AUDIT_DEBUG=1 to see the traceback.",
+                                        markup=False)
+            sys.exit(EXIT_INTERNAL)
+
+
+def _print_error(error: AuditError) -> None:
+    _console(stderr=True).print("error: " + str(error), markup=False)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="audit-toolkit", prog_name="audit")
+def main() -> None:
+    """Audit decisions about people for bias and disparate impact.
+
+    Exit codes: 0 pass, 1 a policy rule fails, 2 bad input or usage, 3 internal error.
+    """
+
+
+def _print_result(result: Any, console: Console, strict: bool) -> None:
+    from audit.wording import decision_sentence, interval, number
+
+    p = result.provenance
+    counts = result.verdict_counts()
+    console.print(f"[bold]{result.spec.system.name}[/]")
+    console.print(f"data: {p.data.source} — {p.rows_used:,} of {p.rows_read:,} rows audited "
+                  f"(sha256 {str(p.data.sha256)[:12]}…)", markup=False)
+    console.print(decision_sentence(result.counts.decision, result.spec.adverse), markup=False)
+    for index, rule in enumerate(result.spec.policy):
+        rows = result.verdicts[result.verdicts["rule_index"] == index]
+        table = Table(title=f"rule: {rule.describe()}", title_justify="left", show_lines=False)
+        for column in ("attribute", "group", "reference", rule.bound, "CI", "n", "adj. p", "verdict"):
+            table.add_column(column, justify="right" if column in (rule.bound, "n", "adj. p") else "left")
+        for r in rows.to_dict(orient="records"):
+            table.add_row(r["attribute"], r["group"], r["reference"], number(r["estimate"]),
+                          interval(r["ci_low"], r["ci_high"]), f"{r['n']:,}", number(r["p_adjusted"], 2),
+                          f"[{COLOUR[r['verdict']]}]{r['verdict']}[/]")
+        console.print(table)
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False)
+    console.print(f"verdict: [{COLOUR[result.verdict]}]{result.verdict.upper()}[/] "
+                  f"({counts['fail']} fail, {counts['pass']} pass, {counts['inconclusive']} inconclusive"
+                  f"{'; strict: inconclusive counts as fail' if strict else ''})")
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for result.json, summary.md and junit.xml.")
+@click.option("--strict", is_flag=True, help="Count inconclusive verdicts as failures (exit 1).")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
+def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool) -> None:
+    """Run the audit described by SPEC and print its verdicts."""
+    from audit.engine import run as run_audit
+    from audit.outputs import write_outputs
+
+    result = run_audit(spec)
+    console = _console()
+    if quiet:
+        console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
+    else:
+        _print_result(result, console, strict)
+    if out_dir is not None:
+        paths = write_outputs(result, out_dir, strict=strict)
+        console.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
+    sys.exit(result.exit_code(strict=strict))
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+def validate(spec: Path) -> None:
+    """Check SPEC and the columns of its data file; list every problem at once."""
+    import duckdb
+
+    from audit.counts import check_columns
+    from audit.readers import ReadOptions, open_table
+    from audit.sources import _fields, plan_for
+    from audit.spec import load_spec
+
+    loaded, base = load_spec(spec)
+    console = _console()
+    if loaded.data.path:
+        path = Path(loaded.data.path)
+        path = path if path.is_absolute() else base / path
+        relation, info = open_table(path, duckdb.connect(), options=ReadOptions(
+            encoding=loaded.data.encoding, delimiter=loaded.data.delimiter, sheet=loaded.data.sheet))
+        check_columns(relation.columns, plan_for(loaded), source=f"'{loaded.data.path}'", fields=_fields(loaded))
+        console.print(f"data: {loaded.data.path} ({info.format}; all {len(plan_for(loaded).columns)} columns "
+                      f"named in the spec are present)", markup=False)
+    console.print(f"{spec}: valid spec for '{loaded.system.name}' — {len(loaded.protected)} protected "
+                  f"attribute(s), {len(loaded.intersections)} intersection(s), {len(loaded.policy)} policy "
+                  f"rule(s)", markup=False)
+
+
+@main.command()
+@click.argument("data", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the spec (default: audit.yaml beside the data).")
+@click.option("--force", is_flag=True, help="Overwrite an existing spec file.")
+def init(data: Path, out_path: Path | None, force: bool) -> None:
+    """Inspect DATA and write a starter spec with the columns, likely groups and labels."""
+    import duckdb
+
+    from audit.readers import open_table
+    from audit.starter import starter_spec
+
+    out_path = out_path or data.parent / "audit.yaml"
+    if out_path.exists() and not force:
+        raise DataError(f"'{out_path}' already exists; choose another --out or pass --force to overwrite it",
+                        reason=ReasonCode.DATA_UNREADABLE)
+    relation, _ = open_table(data, duckdb.connect())
+    text = starter_spec(data, relation, spec_dir=out_path.parent)
+    out_path.write_text(text, encoding="utf-8")
+    _console().print(f"wrote {out_path}; check the lines marked CHECK, then run: audit validate {out_path}",
+                     markup=False)
+
+
+@main.command()
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON Schema here instead of printing it.")
+def schema(out_path: Path | None) -> None:
+    """Print the JSON Schema of the spec (for editors' completion and checking)."""
+    from audit.spec import spec_json_schema
+
+    text = json.dumps(spec_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if out_path:
+        out_path.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+def metrics() -> None:
+    """List the metrics: formula, direction and when each is undefined."""
+    table = Table("name", "full name", "formula", "worse when (favourable / adverse decision)", "undefined when")
+    for m in METRICS.values():
+        worse = f"{m.worse_when(adverse=False) or '-'} / {m.worse_when(adverse=True) or '-'}"
+        table.add_row(m.name, m.full_name, m.formula, worse, m.undefined_when)
+    _console().print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,59 @@
+"""Turning raw cell values into group and value labels, the same way on every engine.
+
+Every engine (pandas, DuckDB, later Spark and SQL databases) hands back raw
+Python or numpy values; :func:`format_label` turns each into the one string
+that names it in results, so that ``1``, ``1.0`` and ``numpy.int8(1)`` are all
+the group ``"1"`` and a spec's ``reference: 1`` finds it. Missing values
+(None, NaN, NaT, pandas.NA) give ``None``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import math
+from typing import Any
+
+import numpy as np
+
+UNKNOWN = "unknown"
+
+
+def is_missing(value: Any) -> bool:
+    """True for None, NaN, NaT and pandas.NA."""
+    if value is None:
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value)) if np.ndim(value) == 0 else False
+    except (TypeError, ValueError):
+        return False
+
+
+def format_label(value: Any) -> str | None:
+    """The label of a raw value: integral numbers without a decimal point, others as text."""
+    if is_missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if bool(value) else "False"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating, decimal.Decimal)):
+        number = float(value)
+        if math.isfinite(number) and number == int(number) and abs(number) < 2**53:
+            return str(int(number))
+        return repr(number)
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def unknown_label(labels: list[str] | tuple[str, ...]) -> str:
+    """The label of the missing-value group: ``unknown``, unless a real group is already called that."""
+    label = UNKNOWN
+    while label in labels:
+        label = f"{label} (missing value)" if label == UNKNOWN else f"{label}*"
+    return label

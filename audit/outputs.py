@@ -1,0 +1,93 @@
+"""Files an audit writes: ``result.json``, ``summary.md`` and ``junit.xml``.
+
+Renderers only format what :class:`~audit.result.AuditResult` holds; they
+compute nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+from audit.result import AuditResult
+from audit.wording import SYMBOL, decision_sentence, direction, interval, number
+
+
+def _rows_by_rule(result: AuditResult) -> list[tuple[str, list[dict[str, Any]]]]:
+    out = []
+    for index, rule in enumerate(result.spec.policy):
+        rows = result.verdicts[result.verdicts["rule_index"] == index].to_dict(orient="records")
+        out.append((rule.describe(), rows))
+    return out
+
+
+def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
+    """A readable Markdown summary: verdict, data, every rule's per-group verdicts, notes."""
+    p = result.provenance
+    counts = result.verdict_counts()
+    lines = [f"# Audit: {result.spec.system.name}", "",
+             f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
+             f"{counts['inconclusive']} inconclusive){' — strict mode: inconclusive counts as fail' if strict else ''}",
+             "",
+             f"- Data: `{p.data.source}`; {p.rows_used:,} of {p.rows_read:,} rows audited; SHA-256 `{p.data.sha256}`",
+             f"- {decision_sentence(result.counts.decision, result.spec.adverse)}",
+             f"- Confidence {result.spec.statistics.confidence:.0%}; correction {result.spec.statistics.correction}; "
+             f"minimum group size {result.spec.statistics.min_group_size}",
+             f"- Toolkit {p.toolkit_version}; spec SHA-256 `{p.spec_sha256[:16]}…`; seed {p.seed}", ""]
+    for rule, rows in _rows_by_rule(result):
+        lines += [f"## Rule: {rule}", "",
+                  "| attribute | group | reference | estimate | CI | n | ref n | adj. p | verdict | why |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            why = r["reason"]
+            side = direction(r["disadvantaged"], r["metric"], result.spec.adverse)
+            lines.append(f"| {r['attribute']} | {r['group']} | {r['reference']} | {number(r['estimate'])} | "
+                         f"{interval(r['ci_low'], r['ci_high'])} | {r['n']:,} | {r['reference_n']:,} | "
+                         f"{number(r['p_adjusted'], 2)} | **{r['verdict']}** | {why}{'; ' + side if side else ''} |")
+        lines.append("")
+    if not result.spec.policy:
+        lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
+    if result.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
+    return "\n".join(lines)
+
+
+def junit_xml(result: AuditResult, *, strict: bool = False) -> str:
+    """JUnit XML: one test suite per rule, one test case per rule × group.
+
+    A failing group is a ``<failure>``; an inconclusive one is ``<skipped>``
+    (a ``<failure>`` with ``strict``), so CI servers list every verdict.
+    """
+    suites = ET.Element("testsuites", name=f"audit: {result.spec.system.name}")
+    for rule, rows in _rows_by_rule(result):
+        failures = sum(r["verdict"] == "fail" or (strict and r["verdict"] == "inconclusive") for r in rows)
+        skipped = sum(r["verdict"] == "inconclusive" and not strict for r in rows)
+        suite = ET.SubElement(suites, "testsuite", name=rule, tests=str(len(rows)), failures=str(failures),
+                              errors="0", skipped=str(skipped))
+        for r in rows:
+            case = ET.SubElement(suite, "testcase", classname=f"{rule} · {r['attribute']}",
+                                 name=f"{r['attribute']} = {r['group']} vs {r['reference']}")
+            message = (f"{r['reason']} (n = {r['n']}, reference n = {r['reference_n']}, adjusted p = "
+                       f"{number(r['p_adjusted'], 2)})")
+            if r["verdict"] == "fail" or (strict and r["verdict"] == "inconclusive"):
+                ET.SubElement(case, "failure", message=message, type=r["verdict"]).text = message
+            elif r["verdict"] == "inconclusive":
+                ET.SubElement(case, "skipped", message=message)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def write_outputs(result: AuditResult, out_dir: str | Path, *, strict: bool = False) -> dict[str, Path]:
+    """Write result.json, summary.md and junit.xml into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {"result.json": result.to_json(), "summary.md": summary_markdown(result, strict=strict),
+             "junit.xml": junit_xml(result, strict=strict)}
+    paths = {}
+    for name, text in files.items():
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        paths[name] = path
+    return paths

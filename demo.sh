@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The main job: set up, then audit every bundled example with the CLI, printing the verdicts
+# and writing result.json, summary.md and junit.xml to out/<example>/.
+set -uo pipefail
+root="$(cd "$(dirname "$0")" && pwd)"
+source "$root/scripts/setup.sh" || exit 2
+status=0
+for spec in "$root"/examples/*/spec.yaml; do
+  name="$(basename "$(dirname "$spec")")"
+  echo
+  echo "=== $name: audit run ${spec#$root/} --out out/$name"
+  audit run "$spec" --out "$root/out/$name"
+  code=$?
+  case $code in
+    0) echo "=== $name: exit 0 (no rule fails)";;
+    1) echo "=== $name: exit 1 (a fairness rule fails, as the example documents)";;
+    *) echo "=== $name: exit $code (error)"; status=2;;
+  esac
+done
+exit $status

@@ -1,0 +1,102 @@
+"""The COMPAS example reproduces ProPublica's published figures and a direct pandas computation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import audit
+from conftest import EXAMPLES
+
+CSV = EXAMPLES / "compas" / "compas-scores-two-years.csv"
+
+
+@pytest.fixture(scope="module")
+def result():
+    return audit.run(EXAMPLES / "compas" / "spec.yaml")
+
+
+@pytest.fixture(scope="module")
+def filtered() -> pd.DataFrame:
+    data = pd.read_csv(CSV)
+    keep = (data.days_b_screening_arrest.between(-30, 30) & (data.is_recid != -1)
+            & (data.c_charge_degree != "O") & (data.score_text != "N/A"))
+    return data[keep]
+
+
+def _value(result, attribute: str, group: str, metric: str) -> pd.Series:
+    g = result.groups
+    return g[(g.attribute == attribute) & (g.group == group) & (g.metric == metric)].iloc[0]
+
+
+def test_row_counts_match_propublica(result) -> None:
+    assert result.provenance.rows_read == 7214
+    assert result.provenance.rows_used == 6172
+    reoffended = result.counts.outcome.rows[result.counts.outcome.values.index("1")]
+    assert reoffended == 2809
+    assert result.provenance.data.sha256 == "c451db85908b2f7fef1d83203bedf6b71ecda0d5af468d82ae62178f91d0cc7d"
+
+
+@pytest.mark.parametrize("race", ["African-American", "Caucasian", "Hispanic", "Other", "Asian", "Native American"])
+def test_every_rate_equals_a_direct_computation(result, filtered, race) -> None:
+    rows = filtered[filtered.race == race]
+    y = rows.two_year_recid.to_numpy() == 1
+    d = rows.score_text.isin(["Medium", "High"]).to_numpy()
+    tp, fp, fn, tn = (y & d).sum(), (~y & d).sum(), (y & ~d).sum(), (~y & ~d).sum()
+    expected = {"count": len(rows), "selection_rate": d.mean(), "base_rate": y.mean(),
+                "fpr": fp / (fp + tn), "fnr": fn / (fn + tp), "tpr": tp / (tp + fn), "tnr": tn / (tn + fp),
+                "ppv": tp / (tp + fp), "npv": tn / (tn + fn), "fdr": fp / (tp + fp), "for": fn / (fn + tn),
+                "accuracy": (tp + tn) / len(rows), "fp_share": fp / len(rows),
+                "f1": 2 * tp / (2 * tp + fp + fn), "balanced_accuracy": (tp / (tp + fn) + tn / (tn + fp)) / 2}
+    for metric, value in expected.items():
+        assert _value(result, "race", race, metric)["value"] == pytest.approx(value, abs=1e-15, rel=1e-15), metric
+    assert _value(result, "race", race, "fpr")["n"] == fp + tn
+
+
+def test_fpr_disparity_fails_the_policy(result) -> None:
+    v = result.verdicts
+    black = v[(v.metric == "fpr") & (v.attribute == "race") & (v.group == "African-American")].iloc[0]
+    assert black.reference == "Caucasian"
+    assert black.verdict == "fail"
+    assert black.ci_low > 1.25 and black.disadvantaged is True
+    assert result.verdict == "fail" and result.exit_code() == 1
+
+
+def test_small_groups_are_inconclusive(result) -> None:
+    v = result.verdicts
+    for group, metrics in (("Asian", ["fpr"]), ("Native American", ["fpr", "selection_rate"])):
+        rows = v[(v.attribute == "race") & (v.group == group) & v.metric.isin(metrics)]
+        assert len(rows) == len(metrics)
+        assert set(rows.verdict) == {"inconclusive"}
+        assert all("too few people" in r for r in rows.reason)
+
+
+def test_unfiltered_file_reproduces_propublica_truth_tables(tmp_path) -> None:
+    spec = yaml.safe_load((EXAMPLES / "compas" / "spec.yaml").read_text())
+    del spec["data"]["where"]
+    spec["data"]["path"] = str(CSV)
+    result = audit.run(spec)
+    assert result.provenance.rows_used == 7214
+    fpr = {r: _value(result, "race", r, "fpr")["value"] for r in ("African-American", "Caucasian")}
+    fnr = {r: _value(result, "race", r, "fnr")["value"] for r in ("African-American", "Caucasian")}
+    assert fpr["African-American"] == 805 / (990 + 805)
+    assert fpr["Caucasian"] == 349 / (1139 + 349)
+    assert fnr["African-American"] == 532 / (532 + 1369)
+    assert fnr["Caucasian"] == 461 / (461 + 505)
+    assert round(fpr["African-American"] * 100, 2) == 44.85 and round(fpr["Caucasian"] * 100, 2) == 23.45
+    assert round(fnr["African-American"] * 100, 2) == 27.99 and round(fnr["Caucasian"] * 100, 2) == 47.72
+    c = result.comparisons
+    ratio = c[(c.metric == "fpr") & (c.group == "African-American") & (c.attribute == "race")].iloc[0]["ratio"]
+    assert round(ratio, 2) == 1.91
+
+
+def test_intersections_sum_to_the_marginals(result) -> None:
+    g = result.groups
+    counts = g[(g.metric == "count")]
+    race = counts[counts.attribute == "race"].set_index("group")["value"]
+    cross = counts[counts.attribute == "race × sex"].copy()
+    cross["race"] = cross.group.str.split(" × ").str[0]
+    assert (cross.groupby("race")["value"].sum() == race).all()
+    assert np.isclose(race.sum(), 6172)
