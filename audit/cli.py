@@ -25,7 +25,9 @@ COLOUR = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
 
 
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 160  # logs and CI: wide enough that tables do not wrap
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
 
 
 class _Group(click.Group):
@@ -77,7 +79,7 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
             table.add_column(column, justify="right" if column in (rule.bound, "n", "adj. p") else "left")
         for r in rows.to_dict(orient="records"):
             table.add_row(r["attribute"], r["group"], r["reference"], number(r["estimate"]),
-                          interval(r["ci_low"], r["ci_high"]), f"{r['n']:,}", number(r["p_adjusted"], 2),
+                          interval(r["ci_low"], r["ci_high"]).replace(" to ", "–"), f"{r['n']:,}", number(r["p_adjusted"], 2),
                           f"[{COLOUR[r['verdict']]}]{r['verdict']}[/]")
         console.print(table)
     for note in result.notes:

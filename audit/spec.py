@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator,
                       model_validator)
 
 from audit.errors import Problem, ReasonCode, SpecError, did_you_mean, format_problems
@@ -25,6 +25,9 @@ SPEC_VERSION = 1
 INTERSECTION_JOIN = " × "
 
 Scalar = Union[str, int, float, bool]
+_SCALAR_SCHEMA = {"type": ["string", "number", "boolean"]}
+Values = Annotated[tuple[Scalar, ...] | None, WithJsonSchema({
+    "anyOf": [_SCALAR_SCHEMA, {"type": "array", "items": _SCALAR_SCHEMA, "minItems": 1}, {"type": "null"}]})]
 
 
 class _Model(BaseModel):
@@ -68,7 +71,7 @@ class LabelSpec(_Model):
     """A binary column: which values count as positive."""
 
     column: str = Field(min_length=1)
-    positive: tuple[Scalar, ...] | None = Field(
+    positive: Values = Field(
         None, description="Value(s) that count as positive; default 1 or true for a 0/1 or boolean column.")
 
     _check_positive = field_validator("positive", mode="before")(lambda cls, v: _as_values(v))
@@ -203,7 +206,8 @@ class AuditSpec(_Model):
     decision: DecisionSpec | None = None
     score: ScoreSpec | None = None
     protected: tuple[ProtectedSpec, ...] = Field(min_length=1)
-    intersections: tuple[Annotated[IntersectionSpec, Field()], ...] = ()
+    intersections: tuple[IntersectionSpec, ...] = Field(
+        (), description="Crossed attributes: [col_a, col_b] or {columns, reference, reference_rule}.")
     policy: tuple[PolicyRule, ...] = ()
     metrics: tuple[str, ...] | None = Field(None, description="Metrics to compute; default all that apply.")
     statistics: StatisticsSpec = StatisticsSpec()
@@ -447,6 +451,9 @@ def spec_to_dict(spec: AuditSpec) -> dict[str, Any]:
 def spec_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the spec, for editors and `audit validate`."""
     schema = AuditSpec.model_json_schema()
+    items = schema["properties"]["intersections"]["items"]
+    schema["properties"]["intersections"]["items"] = {  # the short form [a, b] is accepted too
+        "anyOf": [{"type": "array", "items": {"type": "string"}, "minItems": 2}, items]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Audit spec"
     return schema

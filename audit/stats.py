@@ -43,7 +43,8 @@ def wilson_interval(successes, trials, confidence: float = 0.95) -> tuple[np.nda
         denom = 1.0 + z * z / n
         centre = (p + z * z / (2 * n)) / denom
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low, high = centre - half, centre + half
+    low = np.where(x <= 0, 0.0, centre - half)  # exact ends, free of rounding
+    high = np.where(x >= n, 1.0, centre + half)
     bad = ~(n > 0)
     return np.where(bad, np.nan, np.clip(low, 0.0, 1.0)), np.where(bad, np.nan, np.clip(high, 0.0, 1.0))
 
