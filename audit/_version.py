@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 from importlib import metadata
 
@@ -10,7 +11,8 @@ __version__ = "0.1.0"
 _PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "duckdb", "pydantic", "pyarrow")
 
 
-def package_versions() -> dict[str, str]:
+@functools.cache
+def _installed() -> tuple[tuple[str, str], ...]:
     """Python's and each numeric package's installed version."""
     versions = {"python": platform.python_version()}
     for name in _PACKAGES:
@@ -18,4 +20,9 @@ def package_versions() -> dict[str, str]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return versions
+    return tuple(versions.items())
+
+
+def package_versions() -> dict[str, str]:
+    """Python's and each numeric package's installed version (read once per process)."""
+    return dict(_installed())

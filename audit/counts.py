@@ -29,7 +29,7 @@ from audit.errors import DataError, Problem, ReasonCode, did_you_mean, format_pr
 from audit.labels import format_label, unknown_label
 from audit.metrics import MISSING, N_STATES, NEG, POS
 
-CHUNK_ROWS = 1 << 18
+CHUNK_ROWS = 1 << 16
 SMALL_RANGE = 4096
 
 

@@ -826,6 +826,7 @@ def percentile_interval(
     if n == 0:
         shape = undefined.shape
         return np.full(shape, np.nan), np.full(shape, np.nan)
-    low = np.nanquantile(filled, alpha / 2.0, axis=axis)
-    high = np.nanquantile(filled, 1.0 - alpha / 2.0, axis=axis)
+    quantile = np.quantile if not np.isnan(filled).any() else np.nanquantile  # the fast path without NaN
+    low = quantile(filled, alpha / 2.0, axis=axis)
+    high = quantile(filled, 1.0 - alpha / 2.0, axis=axis)
     return _nan_where(undefined, low, high)  # type: ignore[return-value]
