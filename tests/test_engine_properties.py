@@ -202,3 +202,13 @@ def test_result_json_shape(frame, base_spec) -> None:
     assert body["groups"][0].keys() >= {"attribute", "group", "metric", "value", "ci_low", "ci_high", "n"}
     assert any(row["value"] is None for row in body["groups"]) or True
     assert body["provenance"]["data"]["sha256"] and body["provenance"]["packages"]["numpy"]
+
+
+def test_fingerprint_identifies_the_data(frame, base_spec) -> None:
+    first = audit.run(base_spec, data=frame).provenance.data.sha256
+    assert audit.run(base_spec, data=frame.copy()).provenance.data.sha256 == first
+    changed = frame.copy()
+    changed.loc[7, "d"] = 1 - changed.loc[7, "d"]
+    assert audit.run(base_spec, data=changed).provenance.data.sha256 != first
+    assert audit.run(base_spec, data=frame.astype({"group": "category"})).provenance.data.sha256 != first
+    assert audit.run(base_spec, data=frame, fingerprint=False).provenance.data.sha256 is None
