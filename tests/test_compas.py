@@ -100,3 +100,20 @@ def test_intersections_sum_to_the_marginals(result) -> None:
     cross["race"] = cross.group.str.split(" × ").str[0]
     assert (cross.groupby("race")["value"].sum() == race).all()
     assert np.isclose(race.sum(), 6172)
+
+
+EXPECTED_RACE = {  # (fpr, selection_rate) verdicts, documented in examples/compas/README.md
+    "African-American": ("fail", "fail"), "Hispanic": ("inconclusive", "pass"), "Other": ("inconclusive", "fail"),
+    "Asian": ("inconclusive", "fail"), "Native American": ("inconclusive", "inconclusive"),
+}
+
+
+def test_documented_verdicts(result) -> None:
+    v = result.verdicts
+    for race, (fpr, selection) in EXPECTED_RACE.items():
+        rows = v[(v.attribute == "race") & (v.group == race)].set_index("metric")["verdict"]
+        assert (rows["fpr"], rows["selection_rate"]) == (fpr, selection), race
+    assert set(v[v.attribute == "sex"].verdict) == {"pass"}
+    cross = v[v.attribute == "race × sex"]
+    assert set(cross.reference) == {"Caucasian × Male"}
+    assert set(cross[cross.group.str.startswith("African-American")].verdict) == {"fail"}
