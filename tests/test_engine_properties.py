@@ -212,3 +212,16 @@ def test_fingerprint_identifies_the_data(frame, base_spec) -> None:
     assert audit.run(base_spec, data=changed).provenance.data.sha256 != first
     assert audit.run(base_spec, data=frame.astype({"group": "category"})).provenance.data.sha256 != first
     assert audit.run(base_spec, data=frame, fingerprint=False).provenance.data.sha256 is None
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet", "xlsx"])
+def test_files_give_the_same_result_as_the_frame(tmp_path, frame, base_spec, fmt) -> None:
+    small = frame.iloc[:600]
+    path = tmp_path / f"data.{fmt}"
+    {"csv": lambda: small.to_csv(path, index=False), "parquet": lambda: small.to_parquet(path),
+     "xlsx": lambda: small.to_excel(path, index=False)}[fmt]()
+    from_file = audit.run(dict(base_spec, data={"path": str(path)}))
+    from_frame = audit.run(base_spec, data=small)
+    _assert_same(from_file, from_frame)
+    assert from_file.provenance.data.format == {"xlsx": "excel"}.get(fmt, fmt)
+    assert len(from_file.provenance.data.sha256) == 64
