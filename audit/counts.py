@@ -101,10 +101,13 @@ class _Encoder:
         self._offset = 0
         self._mode = "generic"
         self._series = series
+        self._global: np.ndarray | None = None
+        self._has_missing = False
         dtype = series.dtype
         if isinstance(dtype, pd.CategoricalDtype):
             self._mode = "codes"
             self._values = series.cat.codes.to_numpy()
+            self._has_missing = bool((self._values < 0).any())
             for category in dtype.categories:
                 self._add(format_label(category))
         elif dtype == np.bool_:
@@ -140,26 +143,39 @@ class _Encoder:
         return code
 
     def encode(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        """Local codes in ``[0, size)`` (``size - 1`` = missing) and their global codes (-1 = missing)."""
+        """Local codes in ``[0, size)`` (``size - 1`` = missing) and their global codes (-1 = missing).
+
+        Codes are views of the column where possible (category codes, integers from 0),
+        in the column's own narrow integer type; the caller widens them once.
+        """
         if self._mode == "codes":
-            codes = self._values[start:stop].astype(np.int64)
+            codes = self._values[start:stop]
             size = len(self.labels) + 1
-            codes[codes < 0] = size - 1
-            return codes, np.append(np.arange(size - 1), -1)
+            if self._has_missing:
+                codes = np.where(codes < 0, size - 1, codes)
+            return codes, self._identity()
         if self._mode == "offset":
             chunk = self._values[start:stop]
             size = len(self.labels) + 1
             if chunk.dtype.kind == "f":
                 missing = np.isnan(chunk)
                 codes = np.where(missing, size - 1, np.nan_to_num(chunk) - self._offset).astype(np.int64)
+            elif self._offset == 0:
+                codes = chunk
             else:
                 codes = chunk.astype(np.int64) - self._offset
-            return codes, np.append(np.arange(size - 1), -1)
+            return codes, self._identity()
         local, uniques = pd.factorize(self._series.iloc[start:stop], use_na_sentinel=True)
         to_global = np.array([self._add(format_label(u)) for u in uniques] + [-1], dtype=np.int64)
         codes = local.astype(np.int64)
         codes[codes < 0] = len(uniques)
         return codes, to_global
+
+    def _identity(self) -> np.ndarray:
+        """Global codes of the fixed modes: each label is itself, the last slot is missing."""
+        if self._global is None:
+            self._global = np.append(np.arange(len(self.labels)), -1)
+        return self._global
 
 
 class _ScoreEncoder:
@@ -215,9 +231,10 @@ def _count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
         except _TooMany as error:
             raise _too_many_groups(error.column, f"more than {error.limit}", plan.max_groups) from None
         sizes = [len(g) for _, g in encoded]
-        index = encoded[0][0]
+        index = np.array(encoded[0][0], dtype=np.intp)  # one wide array per chunk, updated in place
         for (codes, _), size in zip(encoded[1:], sizes[1:]):
-            index = index * size + codes
+            index *= size
+            index += codes
         total = int(np.prod(sizes))
         rows = np.bincount(index, minlength=total)
         nonzero = np.flatnonzero(rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -18,7 +19,7 @@ from audit.cells import CellCounts, GroupCounts, resolve_cells
 from audit.comparisons import Reference, choose_reference, compare, named_reference, spread
 from audit.metrics import Kind, get_metric
 from audit.policy import judge, overall
-from audit.rates import MetricValues, compute_metric
+from audit.rates import MetricValues, compute_metric, confusion_draws
 from audit.result import (COMPARISON_COLUMNS, GROUP_COLUMNS, SPREAD_COLUMNS, VERDICT_COLUMNS, AuditResult,
                           Provenance)
 from audit.sources import count_source
@@ -75,9 +76,10 @@ def analyse(spec: AuditSpec, cells: CellCounts) -> tuple[pd.DataFrame, pd.DataFr
             fixed = _combined_reference(groups, [marginal_references[c] for c in columns])
         if len(columns) == 1 and fixed is not None:
             marginal_references[columns[0]] = fixed.label
+        draws = functools.cache(lambda groups=groups: confusion_draws(
+            groups, replicates=settings.bootstrap_replicates, rng=rng))
         for metric in metrics:
-            values = compute_metric(metric, groups, confidence=settings.confidence,
-                                    replicates=settings.bootstrap_replicates, rng=rng)
+            values = compute_metric(metric, groups, confidence=settings.confidence, draws=draws)
             group_rows.extend(_group_rows(groups, values))
             if metric.kind in (Kind.COUNT, Kind.SHARE):
                 continue

@@ -11,6 +11,7 @@ registry's reason, never 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,16 +97,21 @@ def derived_value(name: str, confusion: np.ndarray) -> np.ndarray:
     raise ValueError(f"no derived formula for metric '{name}'")
 
 
-def _derived(metric: MetricDef, groups: GroupCounts, confidence: float, replicates: int,
-             rng: np.random.Generator) -> MetricValues:
-    states = [TP, FP, FN, TN]
-    confusion = groups.weights[:, states]
-    value = derived_value(metric.name, confusion)
-    total = confusion.sum(axis=1)
-    total_sq = groups.weights_sq[:, states].sum(axis=1)
-    scale = _divide(total, total_sq)  # Kish: effective counts = weighted counts * W / W2
+def confusion_draws(groups: GroupCounts, *, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap replicates (replicates × groups × 4) of each group's confusion counts.
+
+    Drawn once per attribute and shared by every derived metric; weighted counts are
+    turned into Kish effective counts first.
+    """
+    confusion = groups.weights[:, [TP, FP, FN, TN]]
+    scale = _divide(confusion.sum(axis=1), groups.weights_sq[:, [TP, FP, FN, TN]].sum(axis=1))
     effective = np.rint(confusion * np.nan_to_num(scale)[:, None]).astype(np.int64)
-    draws = stats.bootstrap_confusion(*effective.T, replicates=replicates, rng=rng).astype(np.float64)
+    return stats.bootstrap_confusion(*effective.T, replicates=replicates, rng=rng).astype(np.float64)
+
+
+def _derived(metric: MetricDef, groups: GroupCounts, confidence: float, draws: np.ndarray) -> MetricValues:
+    states = [TP, FP, FN, TN]
+    value = derived_value(metric.name, groups.weights[:, states])
     boot = derived_value(metric.name, draws)
     low, high = stats.percentile_interval(boot, confidence, axis=0)
     n = groups.rows[:, states].sum(axis=1)
@@ -115,13 +121,17 @@ def _derived(metric: MetricDef, groups: GroupCounts, confidence: float, replicat
                         np.where(np.isnan(value), np.nan, high), n, nan, nan, nan, nan, reason, boot)
 
 
-def compute_metric(metric: MetricDef, groups: GroupCounts, *, confidence: float, replicates: int,
-                   rng: np.random.Generator) -> MetricValues:
-    """Every group's value, interval and sample size for one metric."""
+def compute_metric(metric: MetricDef, groups: GroupCounts, *, confidence: float,
+                   draws: Callable[[], np.ndarray]) -> MetricValues:
+    """Every group's value, interval and sample size for one metric.
+
+    ``draws`` gives the attribute's bootstrap replicates of confusion counts (see
+    :func:`confusion_draws`); it is called only for derived metrics.
+    """
     if metric.kind is Kind.COUNT:
         return _count(metric, groups)
     if metric.kind is Kind.SHARE:
         return _share(metric, groups, confidence)
     if metric.kind is Kind.PROPORTION:
         return _proportion(metric, groups, confidence)
-    return _derived(metric, groups, confidence, replicates, rng)
+    return _derived(metric, groups, confidence, draws())

@@ -26,6 +26,8 @@ the tests in ``tests/test_stats.py`` check this.
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Literal
 
@@ -69,6 +71,7 @@ def _check_confidence(confidence: float) -> float:
     return value
 
 
+@functools.lru_cache(maxsize=32)
 def _critical_value(confidence: float) -> float:
     """Two-sided standard normal critical value ``z_{1 - alpha/2}``, ``alpha = 1 - confidence``."""
     return float(stats.norm.isf((1.0 - confidence) / 2.0))
