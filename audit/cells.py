@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from audit.counts import SCORE_LABELS, RawCounts
+from audit.counts import RawCounts
 from audit.errors import DataError, ReasonCode, did_you_mean
 from audit.labels import format_label, unknown_label
 from audit.metrics import N_STATES
@@ -63,8 +63,38 @@ class GroupCounts:
 
 
 @dataclass(frozen=True)
+class Cells:
+    """The protected cells: each attribute's groups (with its unknown group), and sums of cells to groups."""
+
+    attributes: tuple[str, ...]
+    levels: tuple[tuple[str, ...], ...]
+    unknown: tuple[str | None, ...]
+
+    def groups_of(self, columns: Sequence[str]) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...],
+                                                          tuple[bool, ...]]:
+        """Labels, parts and unknown flags of the groups of an attribute or intersection."""
+        axes = [self.attributes.index(c) for c in columns]
+        grids = np.meshgrid(*[np.arange(len(self.levels[a])) for a in axes], indexing="ij")
+        flat = [g.ravel() for g in grids]
+        parts = tuple(tuple(self.levels[a][i[j]] for a, i in zip(axes, flat)) for j in range(flat[0].size))
+        unknown = tuple(any(p == self.unknown[a] for a, p in zip(axes, part)) for part in parts)
+        return tuple(INTERSECTION_JOIN.join(p) for p in parts), parts, unknown
+
+    def reduce(self, array: np.ndarray, columns: Sequence[str]) -> np.ndarray:
+        """Sum an array of shape (cells..., trailing...) to (groups, trailing...) for ``columns``."""
+        k = len(self.attributes)
+        axes = [self.attributes.index(c) for c in columns]
+        other = tuple(a for a in range(k) if a not in axes)
+        ascending = sorted(axes)
+        trailing = array.shape[k:]
+        summed = array.sum(axis=other) if other else array  # kept axes stay in ascending order
+        order = [ascending.index(a) for a in axes] + list(range(len(axes), len(axes) + len(trailing)))
+        return np.transpose(summed, order).reshape((-1,) + trailing)
+
+
+@dataclass(frozen=True)
 class CellCounts:
-    """Counts per cell (one value of every protected attribute) × state."""
+    """Counts per cell (one value of every protected attribute) × state, for one decision view."""
 
     attributes: tuple[str, ...]
     levels: tuple[tuple[str, ...], ...]
@@ -78,35 +108,62 @@ class CellCounts:
     rows_read: int
     engine: str
     notes: tuple[str, ...] = ()
+    view: str = "decision"
+    adverse: bool = False
+    selective_labels: bool = False
 
     @property
     def rows_used(self) -> int:
         return int(self.rows.sum())
 
+    @property
+    def cells(self) -> Cells:
+        return Cells(self.attributes, self.levels, self.unknown)
+
     def groups(self, columns: Sequence[str]) -> GroupCounts:
         """Sum the cells to the groups of one attribute or intersection (no re-reading)."""
-        axes = [self.attributes.index(c) for c in columns]
-        other = tuple(a for a in range(len(self.attributes)) if a not in axes)
+        cells = self.cells
+        labels, parts, unknown = cells.groups_of(columns)
+        return GroupCounts(attribute=INTERSECTION_JOIN.join(columns), columns=tuple(columns), labels=labels,
+                           parts=parts, unknown=unknown, rows=cells.reduce(self.rows, columns),
+                           weights=cells.reduce(self.weights, columns),
+                           weights_sq=cells.reduce(self.weights_sq, columns))
 
-        ascending = sorted(axes)
-        order = [ascending.index(a) for a in axes] + [len(axes)]
 
-        def reduce(array: np.ndarray) -> np.ndarray:
-            summed = array.sum(axis=other) if other else array  # kept axes stay in ascending order
-            return np.transpose(summed, order).reshape(-1, N_STATES)
+@dataclass(frozen=True)
+class TierMapping:
+    """The tiers of a decision: the spec's order and kinds, and where each data value goes."""
 
-        grids = np.meshgrid(*[np.arange(len(self.levels[a])) for a in axes], indexing="ij")
-        flat = [g.ravel() for g in grids]
-        parts = tuple(tuple(self.levels[a][i[j]] for a, i in zip(axes, flat)) for j in range(flat[0].size))
-        unknown = tuple(any(p == self.unknown[a] for a, p in zip(axes, part)) for part in parts)
-        return GroupCounts(attribute=INTERSECTION_JOIN.join(columns), columns=tuple(columns),
-                           labels=tuple(INTERSECTION_JOIN.join(p) for p in parts), parts=parts,
-                           unknown=unknown, rows=reduce(self.rows), weights=reduce(self.weights),
-                           weights_sq=reduce(self.weights_sq))
+    column: str
+    tiers: tuple[str, ...]
+    kinds: tuple[str, ...]
+    ordered: bool
+    positions: tuple[int, ...]
+    rows: tuple[int, ...]
+    missing_rows: int
+
+    def matrix(self, size: int) -> np.ndarray:
+        """From the decision axis's value slots (last: missing) to tier positions (last: missing)."""
+        matrix = np.zeros((size, len(self.tiers) + 1))
+        for slot, position in enumerate(self.positions):
+            matrix[slot, position] = 1.0
+        matrix[size - 1, len(self.tiers)] = 1.0
+        return matrix
+
+
+@dataclass(frozen=True)
+class Labels:
+    """How every label column of the data was read."""
+
+    outcome: LabelMapping | None
+    decision: LabelMapping | None
+    tiers: TierMapping | None
+    final: LabelMapping | None
+    checked: LabelMapping | None
 
 
 def _mapping(spec_field: str, label: LabelSpec, values: tuple[str, ...], rows: np.ndarray,
-             notes: list[str]) -> LabelMapping:
+             notes: list[str], *, two_classes: bool = True) -> LabelMapping:
     """Decide which values of a column are positive, and check that two classes remain."""
     column = label.column
     shown = ", ".join(f"'{v}' ({int(r):,} rows)" for v, r in zip(values, rows[:-1]))
@@ -139,7 +196,7 @@ def _mapping(spec_field: str, label: LabelSpec, values: tuple[str, ...], rows: n
     positive = tuple(v in positive_set for v in values)
     positives = sum(int(r) for r, p in zip(rows, positive) if p)
     negatives = sum(int(r) for r, p in zip(rows, positive) if not p)
-    if positives == 0 or negatives == 0:
+    if two_classes and (positives == 0 or negatives == 0):
         kind = "positive" if negatives == 0 else "negative"
         raise DataError(
             f"{spec_field}: after applying 'positive', every row of column '{column}' is {kind}, so there is "
@@ -152,20 +209,7 @@ def _mapping(spec_field: str, label: LabelSpec, values: tuple[str, ...], rows: n
                         rows=tuple(int(r) for r in rows[:-1]), missing_rows=int(rows[-1]))
 
 
-def _score_mapping(spec: AuditSpec, rows: np.ndarray) -> LabelMapping:
-    score = spec.score
-    if score is None:  # pragma: no cover - callers pass a spec with a score
-        raise TypeError("spec has no score")
-    if rows[0] == 0 or rows[1] == 0:
-        side = "at or above" if rows[0] == 0 else "below"
-        raise DataError(f"score.threshold: every score in column '{score.column}' is {side} the threshold "
-                        f"{score.threshold:g}, so there is nothing to compare; choose a threshold within "
-                        f"the range of the scores", reason=ReasonCode.LABEL_NOT_BINARY)
-    return LabelMapping(column=score.column, field="score", values=SCORE_LABELS, positive=(False, True),
-                        rows=(int(rows[0]), int(rows[1])), missing_rows=int(rows[2]))
-
-
-def _one_hot(mapping: LabelMapping | None, size: int) -> np.ndarray:
+def one_hot(mapping: LabelMapping | None, size: int) -> np.ndarray:
     """Matrix from value slots (the last one missing) to the states negative, positive, missing."""
     matrix = np.zeros((size, 3))
     if mapping is not None:
@@ -175,60 +219,110 @@ def _one_hot(mapping: LabelMapping | None, size: int) -> np.ndarray:
     return matrix
 
 
-def resolve_cells(raw: RawCounts, spec: AuditSpec, *, weighted: bool, source: str) -> CellCounts:
-    """Apply the spec's positive values and group rules to an engine's counts."""
-    notes: list[str] = []
+def _axis_rows(raw: RawCounts, axis: int) -> np.ndarray:
+    return raw.rows.sum(axis=tuple(a for a in range(raw.rows.ndim) if a != axis))
+
+
+def _tiers(spec: AuditSpec, values: tuple[str, ...], rows: np.ndarray, notes: list[str]) -> TierMapping:
+    tiers = spec.tiers
+    assert tiers is not None and spec.decision is not None
+    names = tuple(tiers.values)
+    unknown = [(v, int(r)) for v, r in zip(values, rows) if v not in names]
+    if unknown:
+        shown = ", ".join(f"'{v}' ({r:,} rows)" for v, r in unknown)
+        raise DataError(f"decision.tiers: column '{spec.decision.column}' has tier value(s) the spec does not name: "
+                        f"{shown}{did_you_mean(unknown[0][0], names)}. Add each to 'decision.tiers.values' with "
+                        f"its kind (favourable, adverse or neutral), or fix the data; the spec names: "
+                        f"{', '.join(names)}", reason=ReasonCode.TIER_UNKNOWN)
+    absent = [t for t in names if t not in values]
+    if absent:
+        notes.append(f"decision.tiers: tier(s) {', '.join(repr(t) for t in absent)} never occur in column "
+                     f"'{spec.decision.column}'; their rates are 0")
+    return TierMapping(column=spec.decision.column, tiers=names, kinds=tuple(tiers.values.values()),
+                       ordered=tiers.ordered, positions=tuple(names.index(v) for v in values),
+                       rows=tuple(int(r) for r in rows[:-1]), missing_rows=int(rows[-1]))
+
+
+def _final(spec: AuditSpec, values: tuple[str, ...], rows: np.ndarray, decision: LabelMapping | None,
+           notes: list[str]) -> LabelMapping:
+    final = spec.final_decision
+    assert final is not None
+    if final.positive is not None or decision is None:
+        return _mapping("final_decision", final, values, rows, notes, two_classes=False)
+    known = dict(zip(decision.values, decision.positive))
+    stray = [(v, int(r)) for v, r in zip(values, rows) if v not in known]
+    if stray:
+        shown = ", ".join(f"'{v}' ({r:,} rows)" for v, r in stray)
+        raise DataError(f"final_decision: column '{final.column}' has value(s) {shown} that match neither decision "
+                        f"of '{decision.column}' (positive: {', '.join(decision.positive_values)}; negative: "
+                        f"{', '.join(decision.negative_values)}). Recode them, or give 'final_decision.positive' "
+                        f"to read the column on its own", reason=ReasonCode.OVERRIDE_INVALID)
+    return LabelMapping(column=final.column, field="final_decision", values=values,
+                        positive=tuple(known[v] for v in values), rows=tuple(int(r) for r in rows[:-1]),
+                        missing_rows=int(rows[-1]))
+
+
+def resolve_labels(raw: RawCounts, spec: AuditSpec, plan_roles: tuple[str, ...], notes: list[str]) -> Labels:
+    """Read every label column: positive values, tiers, the final decision and the checked flag."""
     k = len(raw.levels)
+
+    def axis(role: str) -> int | None:
+        return k + plan_roles.index(role) if role in plan_roles else None
+
+    def values(role: str) -> tuple[tuple[str, ...], np.ndarray]:
+        a = axis(role)
+        return raw.label_values[a - k], _axis_rows(raw, a)  # type: ignore[operator]
+
+    outcome = _mapping("outcome", spec.outcome, *values("outcome"), notes) if spec.outcome else None
+    decision = tiers = None
+    if spec.decision is not None and spec.tiers is not None:
+        tiers = _tiers(spec, *values("decision"), notes)
+    elif spec.decision is not None:
+        decision = _mapping("decision", spec.decision, *values("decision"), notes)
+    final = _final(spec, *values("final"), decision, notes) if spec.final_decision else None
+    checked = None
+    if spec.outcome is not None and spec.outcome.checked is not None:
+        checked = _mapping("outcome.checked", spec.outcome.checked, *values("checked"), notes, two_classes=False)
+    return Labels(outcome=outcome, decision=decision, tiers=tiers, final=final, checked=checked)
+
+
+def resolve_protected(raw: RawCounts, spec: AuditSpec, source: str, notes: list[str]) -> tuple[Cells, list[np.ndarray]]:
+    """The groups of every protected attribute, and which slots of each cell axis to keep.
+
+    A missing value becomes an explicit unknown group when it occurs; otherwise its slot is dropped.
+    """
+    levels: list[tuple[str, ...]] = []
+    unknown: list[str | None] = []
+    keep: list[np.ndarray] = []
     used = int(raw.rows.sum())
     if used == 0:
         detail = (f"data.where keeps none of its {raw.rows_read:,} rows" if spec.data.where and raw.rows_read
                   else "it has no rows")
         raise DataError(f"nothing to audit in {source}: {detail}", reason=ReasonCode.NO_ROWS)
-    y_axis, d_axis = k, k + 1
-    y_rows = raw.rows.sum(axis=tuple(a for a in range(raw.rows.ndim) if a != y_axis))
-    d_rows = raw.rows.sum(axis=tuple(a for a in range(raw.rows.ndim) if a != d_axis))
-    outcome = _mapping("outcome", spec.outcome, raw.outcome_labels, y_rows, notes) if spec.outcome else None
-    decision = (_score_mapping(spec, d_rows) if spec.score is not None
-                else _mapping("decision", spec.decision, raw.decision_labels, d_rows, notes))
-    y_map = _one_hot(outcome, raw.rows.shape[y_axis])
-    d_map = _one_hot(decision, raw.rows.shape[d_axis])
-
-    def to_states(array: np.ndarray) -> np.ndarray:
-        states = np.einsum("...yd,ya,db->...ab", array, y_map, d_map)
-        return states.reshape(array.shape[:k] + (N_STATES,))
-
-    rows = np.rint(to_states(raw.rows.astype(np.float64))).astype(np.int64)
-    weights, weights_sq = to_states(raw.weights), to_states(raw.weights_sq)
-    levels: list[tuple[str, ...]] = []
-    unknown: list[str | None] = []
     for axis, column in enumerate(spec.protected_columns):
-        other = tuple(a for a in range(rows.ndim) if a != axis)
-        per_level = rows.sum(axis=other)
+        per_level = _axis_rows(raw, axis)
         labels = raw.levels[axis]
         if per_level[-1] > 0:
             label = unknown_label(labels)
             levels.append(labels + (label,))
             unknown.append(label)
+            keep.append(np.arange(len(labels) + 1))
             notes.append(f"protected '{column}': {int(per_level[-1]):,} rows have no value and form the "
                          f"group '{label}'")
         else:
-            rows, weights, weights_sq = (np.delete(a, -1, axis=axis) for a in (rows, weights, weights_sq))
             levels.append(labels)
             unknown.append(None)
+            keep.append(np.arange(len(labels)))
         if len(labels) < 2:
             only = f"only one value ('{labels[0]}')" if labels else "no values"
             raise DataError(f"protected[{axis}] '{column}': the column has {only} in the audited rows of "
                             f"{source}; an attribute needs at least two groups to compare. Check the column "
                             f"and data.where", reason=ReasonCode.SINGLE_GROUP)
-    if outcome is not None and outcome.missing_rows:
-        notes.append(f"outcome: {outcome.missing_rows:,} rows have no value in '{outcome.column}'; metrics "
-                     f"that need ground truth use the rows that have one")
-    if decision.missing_rows:
-        notes.append(f"{decision.field}: {decision.missing_rows:,} rows have no value in '{decision.column}'; "
-                     f"they are left out of every decision metric")
-    if spec.data.where:
-        notes.append(f"data.where kept {used:,} of {raw.rows_read:,} rows")
-    return CellCounts(attributes=spec.protected_columns, levels=tuple(levels), unknown=tuple(unknown),
-                      rows=rows, weights=weights, weights_sq=weights_sq, weighted=weighted,
-                      outcome=outcome, decision=decision, rows_read=raw.rows_read, engine=raw.engine,
-                      notes=tuple(notes))
+    return Cells(spec.protected_columns, tuple(levels), tuple(unknown)), keep
+
+
+def take_cells(array: np.ndarray, keep: list[np.ndarray]) -> np.ndarray:
+    """Keep the used slots of each cell axis (the first ``len(keep)`` axes)."""
+    for axis, index in enumerate(keep):
+        array = np.take(array, index, axis=axis)
+    return array

@@ -26,57 +26,131 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import DataError, Problem, ReasonCode, did_you_mean, format_problems
-from audit.labels import format_label, unknown_label
-from audit.metrics import MISSING, N_STATES, NEG, POS
+from audit.labels import format_label
 
 CHUNK_ROWS = 1 << 16
 SMALL_RANGE = 4096
+MAX_EXACT_VALUES = 10_000
+HISTOGRAM_BINS = 4096
+LABEL_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Binning:
+    """How a numeric column (a score or an amount) becomes histogram bins.
+
+    ``exact``: one bin per distinct value, so every statistic computed from
+    the histogram equals the one computed from the rows. Otherwise the column
+    has too many distinct values and is cut into ``bins`` equal-width bins
+    from ``low`` (width ``width``), each split again at every value in
+    ``splits`` (the cut-offs that must be exact: thresholds, top-k scores, the
+    median, whose exact value is kept in ``median``). A bin is then named by the code ``u * (len(splits) + 1) + s``
+    where ``u`` is its equal-width index and ``s`` the number of splits at or
+    below the value; codes increase with the value.
+    """
+
+    exact: bool = True
+    low: float = 0.0
+    width: float = 1.0
+    bins: int = 0
+    splits: tuple[float, ...] = ()
+    median: float | None = None
+
+    def lower_edges(self, codes: np.ndarray) -> np.ndarray:
+        """The smallest value a binned code can hold (its lower edge)."""
+        u, seg = np.divmod(np.asarray(codes, dtype=np.int64), len(self.splits) + 1)
+        split = np.array((-np.inf,) + tuple(self.splits))[seg]
+        return np.maximum(self.low + u * self.width, split)
+
+
+@dataclass(frozen=True)
+class NumericAxis:
+    """A numeric column counted as a histogram."""
+
+    column: str
+    binning: Binning = Binning()
 
 
 @dataclass(frozen=True)
 class CountPlan:
-    """What to count: column names and how to read the outcome and the decision.
+    """What to count, in one pass.
 
-    ``score_threshold`` set means the decision column is a score and a row is
-    positive when ``score >= score_threshold``.
+    Per *cell* (one value of every protected column) the pass counts rows by
+    the values of each ``labels`` column (outcome, decision, final decision,
+    checked flag: each an axis) and, when ``score`` is set, by the score's
+    histogram bin (the last axis). Each ``amounts`` column gets its own
+    histogram per cell with its sums. ``roles`` says what each label column
+    is (``outcome``, ``decision``, ``final``, ``checked``). ``count`` names a
+    column of counts when each row is a cell of an aggregate table.
     """
 
+    def label_axis(self, role: str) -> int | None:
+        """Position of the label axis with ``role`` among the label axes, or None."""
+        return self.roles.index(role) if role in self.roles else None
+
     protected: tuple[str, ...]
-    outcome: str | None
-    decision: str
-    score_threshold: float | None = None
+    labels: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    score: NumericAxis | None = None
+    amounts: tuple[NumericAxis, ...] = ()
     weight: str | None = None
+    count: str | None = None
     where: str | None = None
     max_groups: int = 50
 
     @property
     def columns(self) -> tuple[str, ...]:
-        cols = list(self.protected) + [c for c in (self.outcome, self.decision, self.weight) if c]
+        cols = list(self.protected) + list(self.labels)
+        cols += [a.column for a in ((self.score,) if self.score else ()) + self.amounts]
+        cols += [c for c in (self.weight, self.count) if c]
         return tuple(dict.fromkeys(cols))
 
 
 @dataclass(frozen=True)
-class RawCounts:
-    """Counts per cell × outcome value × decision value, as an engine returns them.
+class Histogram:
+    """The bins of a numeric axis: ascending values (exact values, or lower edges when binned)."""
 
-    Axis ``k < len(protected)`` holds ``len(levels[k])`` observed values plus a
-    final slot for a missing value; the outcome and decision axes likewise
-    (``outcome_labels`` is empty when there is no ground truth, leaving only
-    the missing slot). For a score, the decision labels are
-    ``("below", "at or above")`` the threshold.
-    """
+    values: np.ndarray
+    exact: bool
+    binning: Binning
 
-    levels: tuple[tuple[str, ...], ...]
-    outcome_labels: tuple[str, ...]
-    decision_labels: tuple[str, ...]
+
+@dataclass(frozen=True)
+class AmountCounts:
+    """One amount column per cell: histogram (last slot: missing) and sums of the values."""
+
+    column: str
+    histogram: Histogram
     rows: np.ndarray
     weights: np.ndarray
     weights_sq: np.ndarray
+    sum_wx: np.ndarray
+    sum_wx2: np.ndarray
+
+
+@dataclass(frozen=True)
+class RawCounts:
+    """Counts per cell × label values (× score bin), as an engine returns them.
+
+    Axis ``k < len(levels)`` holds the observed values of protected column
+    ``k`` plus a final slot for a missing value; then one axis per label
+    column (its values plus a missing slot); then, with a score, one slot per
+    histogram bin plus a missing slot. ``score_sum`` and ``score_sq`` hold
+    Σw·s and Σw·s² per entry for a binned score (None when exact: the values
+    give them).
+    """
+
+    levels: tuple[tuple[str, ...], ...]
+    label_values: tuple[tuple[str, ...], ...]
+    score: Histogram | None
+    rows: np.ndarray
+    weights: np.ndarray
+    weights_sq: np.ndarray
+    score_sum: np.ndarray | None
+    score_sq: np.ndarray | None
+    amounts: tuple[AmountCounts, ...]
     rows_read: int
     engine: str
-
-
-SCORE_LABELS = ("below", "at or above")
 
 
 def label_order(label: str) -> tuple[int, float, str]:
@@ -142,6 +216,9 @@ class _Encoder:
                 raise _TooMany(self.column, self.max_levels)
         return code
 
+    def sort_keys(self) -> list[Any]:
+        return [label_order(label) for label in self.labels]
+
     def encode(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Local codes in ``[0, size)`` (``size - 1`` = missing) and their global codes (-1 = missing).
 
@@ -178,25 +255,88 @@ class _Encoder:
         return self._global
 
 
-class _ScoreEncoder:
-    """Codes 0 (below), 1 (at or above the threshold), 2 (missing) of a numeric score."""
+class _NumericEncoder:
+    """Histogram codes of a numeric column: one per distinct value (exact) or per bin (binned).
 
-    labels = list(SCORE_LABELS)
+    The global codes are in order of first appearance; ``sort_keys`` gives
+    each code's value (exact) or bin code (binned), which orders them.
+    """
 
-    def __init__(self, values: np.ndarray, threshold: float) -> None:
+    def __init__(self, column: str, values: np.ndarray, binning: Binning) -> None:
+        self.column = column
+        self.binning = binning
         self._values = values
-        self._threshold = threshold
+        self._keys = np.empty(0, dtype=np.float64)
+        self._sorted = np.empty(0, dtype=np.float64)
+        self._order = np.empty(0, dtype=np.int64)
+        self._offset: int | None = None
+        if binning.exact:
+            finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+            if finite.size and (values.dtype.kind in "iu" or np.all(np.mod(finite, 1) == 0)):
+                low, high = int(finite.min()), int(finite.max())
+                if high - low < SMALL_RANGE:
+                    self._offset = low
+                    self._keys = np.arange(low, high + 1, dtype=np.float64)
+                    self._identity = np.append(np.arange(high - low + 1), -1)
+
+    @property
+    def labels(self) -> list[str]:
+        return [repr(float(k)) for k in self._keys]
+
+    def sort_keys(self) -> list[Any]:
+        return list(self._keys)
+
+    def keys(self) -> np.ndarray:
+        return self._keys
+
+    def codes(self, start: int, stop: int) -> np.ndarray:
+        """Bin keys of a chunk as float (NaN = missing): the value itself, or the binned code."""
+        chunk = self._values[start:stop].astype(np.float64, copy=False)
+        if self.binning.exact:
+            return chunk
+        b = self.binning
+        u = np.clip(np.floor((chunk - b.low) / b.width), 0, b.bins - 1)
+        seg = np.searchsorted(np.asarray(b.splits, dtype=np.float64), chunk, side="right")
+        return np.where(np.isnan(chunk), np.nan, u * (len(b.splits) + 1) + seg)
 
     def encode(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
-        chunk = self._values[start:stop]
-        codes = (chunk >= self._threshold).astype(np.int64)
-        if chunk.dtype.kind == "f":
-            codes[np.isnan(chunk)] = 2
-        return codes, np.array([0, 1, -1], dtype=np.int64)
+        if self._offset is not None:
+            chunk = self._values[start:stop]
+            size = len(self._keys) + 1
+            if chunk.dtype.kind == "f":
+                codes = np.where(np.isnan(chunk), size - 1, np.nan_to_num(chunk) - self._offset).astype(np.int64)
+            else:
+                codes = chunk.astype(np.int64) - self._offset
+            return codes, self._identity
+        keys = self.codes(start, stop)
+        local, uniques = pd.factorize(keys, use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=np.float64)
+        position = np.searchsorted(self._sorted, uniques)
+        found = position < self._sorted.size
+        found[found] = self._sorted[position[found]] == uniques[found]
+        to_global = np.empty(uniques.size + 1, dtype=np.int64)
+        to_global[:-1][found] = self._order[position[found]]
+        new = uniques[~found]
+        if new.size:
+            to_global[:-1][~found] = np.arange(self._keys.size, self._keys.size + new.size)
+            self._keys = np.concatenate([self._keys, new])
+            if self.binning.exact and self._keys.size > MAX_EXACT_VALUES:
+                raise TooManyValues(self.column)
+            self._order = np.argsort(self._keys, kind="stable")
+            self._sorted = self._keys[self._order]
+        to_global[-1] = -1
+        codes = local.astype(np.int64)
+        codes[codes < 0] = uniques.size
+        return codes, to_global
 
 
-class _NoOutcome:
+class _NoAxis:
+    """Stand-in for an absent label column: every row is in the missing slot."""
+
     labels: list[str] = []
+
+    def sort_keys(self) -> list[Any]:
+        return []
 
     def encode(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(stop - start, dtype=np.int64), np.array([-1], dtype=np.int64)
@@ -208,86 +348,152 @@ class _TooMany(Exception):
         self.column, self.limit = column, limit
 
 
-def _count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
-    n = len(frame)
-    try:
-        encoders: list[Any] = [_Encoder(c, frame[c], plan.max_groups) for c in plan.protected]
-    except _TooMany as error:
-        raise _too_many_groups(error.column, f"more than {error.limit}", plan.max_groups) from None
-    encoders.append(_Encoder(plan.outcome, frame[plan.outcome], 1000) if plan.outcome else _NoOutcome())
-    if plan.score_threshold is not None:
-        encoders.append(_ScoreEncoder(frame[plan.decision].to_numpy(), plan.score_threshold))
-    else:
-        encoders.append(_Encoder(plan.decision, frame[plan.decision], 1000))
-    weights = frame[plan.weight].to_numpy(dtype=np.float64) if plan.weight else None
-    keys: list[np.ndarray] = []
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for start in range(0, max(n, 1), CHUNK_ROWS):
-        stop = min(start + CHUNK_ROWS, n)
-        if stop <= start:
-            break
-        try:
-            encoded = [e.encode(start, stop) for e in encoders]
-        except _TooMany as error:
-            raise _too_many_groups(error.column, f"more than {error.limit}", plan.max_groups) from None
+class TooManyValues(Exception):
+    """A numeric column has more distinct values than an exact histogram holds; count it binned."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
+@dataclass
+class _Table:
+    """Sparse pieces of one count table, gathered chunk by chunk."""
+
+    keys: list[np.ndarray] = field(default_factory=list)
+    sums: list[list[np.ndarray]] = field(default_factory=list)
+
+    def add(self, encoded: list[tuple[np.ndarray, np.ndarray]], weights: list[np.ndarray | None]) -> None:
+        """Count one chunk: ``weights[0]`` weighs the rows (None: 1 per row), the others are summed."""
         sizes = [len(g) for _, g in encoded]
-        index = np.array(encoded[0][0], dtype=np.intp)  # one wide array per chunk, updated in place
+        index = np.array(encoded[0][0], dtype=np.intp)
         for (codes, _), size in zip(encoded[1:], sizes[1:]):
             index *= size
             index += codes
         total = int(np.prod(sizes))
-        rows = np.bincount(index, minlength=total)
+        rows = np.bincount(index, weights=weights[0], minlength=total)
         nonzero = np.flatnonzero(rows)
         local = np.unravel_index(nonzero, sizes)
-        keys.append(np.stack([g[c] for (_, g), c in zip(encoded, local)]))
-        if weights is None:
-            counts = rows[nonzero]
-            parts.append((counts, counts.astype(np.float64), counts.astype(np.float64)))
-        else:
-            w = weights[start:stop]
-            parts.append((rows[nonzero], np.bincount(index, weights=w, minlength=total)[nonzero],
-                          np.bincount(index, weights=w * w, minlength=total)[nonzero]))
-    labels = [list(e.labels) for e in encoders]
-    return _assemble(labels, keys, parts, rows_read=n, engine="pandas", plan=plan)
+        self.keys.append(np.stack([g[c] for (_, g), c in zip(encoded, local)]))
+        sums = [rows[nonzero]]
+        for w in weights[1:]:
+            sums.append(rows[nonzero].astype(np.float64) if w is None
+                        else np.bincount(index, weights=w, minlength=total)[nonzero])
+        self.sums.append(sums)
 
 
-def _assemble(labels: list[list[str]], keys: list[np.ndarray],
-              parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], *, rows_read: int,
-              engine: str, plan: CountPlan) -> RawCounts:
-    """Dense arrays from sparse (global code, counts) pieces; unused labels are dropped."""
-    names = plan.protected
-    max_groups = [plan.max_groups] * len(names)
-    shape = [len(l) + 1 for l in labels]
-    rows = np.zeros(shape, dtype=np.int64)
-    weights = np.zeros(shape, dtype=np.float64)
-    weights_sq = np.zeros(shape, dtype=np.float64)
+def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
+    n = len(frame)
+    try:
+        protected: list[Any] = [_Encoder(c, frame[c], plan.max_groups) for c in plan.protected]
+        label_axes: list[Any] = [_Encoder(c, frame[c], LABEL_LIMIT) for c in plan.labels]
+    except _TooMany as error:
+        raise _too_many_groups(error.column, f"more than {error.limit}", error.limit) from None
+    score = _NumericEncoder(plan.score.column, _numeric(frame, plan.score.column), plan.score.binning) \
+        if plan.score else None
+    amounts = [_NumericEncoder(a.column, _numeric(frame, a.column), a.binning) for a in plan.amounts]
+    amount_values = [_numeric(frame, a.column) for a in plan.amounts]
+    score_values = _numeric(frame, plan.score.column) if plan.score and not plan.score.binning.exact else None
+    weights = frame[plan.weight].to_numpy(dtype=np.float64) if plan.weight else None
+    counts = frame[plan.count].to_numpy(dtype=np.float64) if plan.count else None
+    main, amount_tables = _Table(), [_Table() for _ in amounts]
+    main_axes = protected + label_axes + ([score] if score else [])
+    for start in range(0, n, CHUNK_ROWS):
+        stop = min(start + CHUNK_ROWS, n)
+        try:
+            cells = [e.encode(start, stop) for e in protected]
+            encoded = cells + [e.encode(start, stop) for e in main_axes[len(protected):]]
+        except _TooMany as error:
+            raise _too_many_groups(error.column, f"more than {error.limit}", error.limit) from None
+        c = None if counts is None else counts[start:stop]
+        w = None if weights is None else weights[start:stop]
+        rw = c if c is not None else None
+        ww = w * c if (w is not None and c is not None) else (w if w is not None else c)
+        ww2 = (w * w * c if c is not None else w * w) if w is not None else c
+        sums = [rw, ww, ww2]
+        if score_values is not None:
+            s = np.nan_to_num(score_values[start:stop])
+            base = ww if ww is not None else np.ones(stop - start)
+            sums += [base * s, base * s * s]
+        main.add(encoded, sums)
+        for encoder, table, values in zip(amounts, amount_tables, amount_values):
+            x = np.nan_to_num(values[start:stop])
+            base = ww if ww is not None else np.ones(stop - start)
+            table.add(cells + [encoder.encode(start, stop)], [rw, ww, ww2, base * x, base * x * x])
+    rows_read = int(counts.sum()) if counts is not None else n
+    return _assemble(plan, main_axes, main, [(e, t) for e, t in zip(amounts, amount_tables)],
+                     rows_read=rows_read, engine="pandas")
+
+
+def _dense(shape: list[int], keys: list[np.ndarray], sums: list[list[np.ndarray]], count: int) -> list[np.ndarray]:
+    """Dense arrays (slot -1 = missing) from the sparse pieces of a table."""
+    arrays = [np.zeros(shape, dtype=np.int64)] + [np.zeros(shape, dtype=np.float64) for _ in range(count - 1)]
     if keys:
         key = np.concatenate(keys, axis=1)
         key = np.where(key < 0, np.array(shape)[:, None] - 1, key)
         index = tuple(key)
-        np.add.at(rows, index, np.concatenate([p[0] for p in parts]))
-        np.add.at(weights, index, np.concatenate([p[1] for p in parts]))
-        np.add.at(weights_sq, index, np.concatenate([p[2] for p in parts]))
-    keep_labels: list[tuple[str, ...]] = []
-    for axis, axis_labels in enumerate(labels):
-        if axis_labels and not (axis == len(labels) - 1 and list(axis_labels) == list(SCORE_LABELS)):
-            order = sorted(range(len(axis_labels)), key=lambda i: label_order(axis_labels[i]))
-            take = np.array(order + [len(axis_labels)])
-            rows, weights, weights_sq = (np.take(a, take, axis=axis) for a in (rows, weights, weights_sq))
-            axis_labels = [axis_labels[i] for i in order]
-        other = tuple(a for a in range(rows.ndim) if a != axis)
-        used = rows.sum(axis=other) > 0
-        used[-1] = True  # the missing slot stays
-        if axis_labels and not used[:-1].all():
-            rows, weights, weights_sq = (np.compress(used, a, axis=axis) for a in (rows, weights, weights_sq))
-        keep_labels.append(tuple(l for l, u in zip(axis_labels, used[:-1]) if u))
-    k = len(labels) - 2
+        for i, array in enumerate(arrays):
+            values = np.concatenate([p[i] for p in sums])
+            np.add.at(array, index, np.rint(values).astype(np.int64) if i == 0 else values)
+    return arrays
+
+
+def _assemble(plan: CountPlan, axes: list[Any], main: _Table,
+              amounts: list[tuple[_NumericEncoder, _Table]], *, rows_read: int, engine: str) -> RawCounts:
+    """Dense, sorted arrays from the sparse tables; values that never occur are dropped."""
+    k = len(plan.protected)
+    shape = [len(a.sort_keys()) + 1 for a in axes]
+    arrays = _dense(shape, main.keys, main.sums, 5 if plan.score and not plan.score.binning.exact else 3)
+    amount_arrays = [(_dense(shape[:k] + [len(e.sort_keys()) + 1], t.keys, t.sums, 5), e) for e, t in amounts]
+    kept_labels: list[list[str]] = []
+    takes: list[np.ndarray] = []
+    for axis, encoder in enumerate(axes):
+        keys = encoder.sort_keys()
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+        other = tuple(a for a in range(len(shape)) if a != axis)
+        used = arrays[0].sum(axis=other) > 0
+        order = [i for i in order if used[i]]
+        takes.append(np.array(order + [len(keys)], dtype=np.int64))
+        kept_labels.append([encoder.labels[i] for i in order])
+    for axis, take in enumerate(takes):
+        arrays = [np.take(a, take, axis=axis) for a in arrays]
     for axis in range(k):
-        if len(keep_labels[axis]) > max_groups[axis]:
-            raise _too_many_groups(names[axis], str(len(keep_labels[axis])), max_groups[axis])
-    return RawCounts(levels=tuple(keep_labels[:k]), outcome_labels=keep_labels[k],
-                     decision_labels=keep_labels[k + 1], rows=rows, weights=weights,
-                     weights_sq=weights_sq, rows_read=rows_read, engine=engine)
+        if len(kept_labels[axis]) > plan.max_groups:
+            raise _too_many_groups(plan.protected[axis], str(len(kept_labels[axis])), plan.max_groups)
+    score = None
+    if plan.score is not None:
+        encoder = axes[-1]
+        score = _histogram(encoder, takes[-1][:-1])
+    amount_counts = []
+    for (array_set, encoder), spec in zip(amount_arrays, plan.amounts):
+        for axis in range(k):
+            array_set = [np.take(a, takes[axis], axis=axis) for a in array_set]
+        keys = encoder.sort_keys()
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+        used = array_set[0].sum(axis=tuple(range(k))) > 0
+        order = [i for i in order if used[i]]
+        take = np.array(order + [len(keys)], dtype=np.int64)
+        rows, w, w2, wx, wx2 = (np.take(a, take, axis=k) for a in array_set)
+        amount_counts.append(AmountCounts(column=spec.column, histogram=_histogram(encoder, take[:-1]),
+                                          rows=rows, weights=w, weights_sq=w2, sum_wx=wx.sum(axis=k),
+                                          sum_wx2=wx2.sum(axis=k)))
+    extra = arrays[3:] if len(arrays) > 3 else [None, None]
+    return RawCounts(levels=tuple(tuple(l) for l in kept_labels[:k]),
+                     label_values=tuple(tuple(l) for l in kept_labels[k:k + len(plan.labels)]),
+                     score=score, rows=arrays[0], weights=arrays[1], weights_sq=arrays[2],
+                     score_sum=extra[0], score_sq=extra[1], amounts=tuple(amount_counts),
+                     rows_read=rows_read, engine=engine)
+
+
+def _histogram(encoder: Any, take: np.ndarray) -> Histogram:
+    keys = np.asarray(encoder.sort_keys(), dtype=np.float64)[take] if len(take) else np.empty(0)
+    binning = encoder.binning
+    values = keys if binning.exact else binning.lower_edges(keys.astype(np.int64))
+    return Histogram(values=values, exact=binning.exact, binning=binning)
 
 
 # -- the DuckDB engine -------------------------------------------------------
@@ -306,66 +512,128 @@ def is_numeric_sql_type(type_name: str) -> bool:
     return upper in _NUMERIC or upper.startswith("DECIMAL")
 
 
+def _numeric_sql(column: str, binning: Binning) -> str:
+    """SQL for the histogram key of a numeric column: the value (exact) or the bin code (binned), NULL if missing."""
+    x = f"(CASE WHEN isnan({_ident(column)}::DOUBLE) THEN NULL ELSE {_ident(column)}::DOUBLE END)"
+    if binning.exact:
+        return x
+    u = f"least(greatest(floor(({x} - {binning.low!r}) / {binning.width!r}), 0), {binning.bins - 1})"
+    seg = " + ".join(f"({x} >= {t!r})::INTEGER" for t in binning.splits) or "0"
+    return f"({u} * {len(binning.splits) + 1} + {seg})"
+
+
+class _SqlAxis:
+    """Labels of one axis as the DuckDB engine meets them, in the protocol of the pandas encoders."""
+
+    def __init__(self, column: str, limit: int | None, numeric: Binning | None = None) -> None:
+        self.column, self.limit, self.binning = column, limit, numeric
+        self.labels: list[str] = []
+        self._keys: list[Any] = []
+        self._index: dict[Any, int] = {}
+
+    def code(self, value: Any) -> int:
+        if self.binning is not None:
+            if value is None:
+                return -1
+            key: Any = float(value)
+            label = repr(key)
+        else:
+            label = format_label(value)
+            if label is None:
+                return -1
+            key = label_order(label)
+        code = self._index.get(label)
+        if code is None:
+            code = self._index[label] = len(self.labels)
+            self.labels.append(label)
+            self._keys.append(key)
+            if self.limit is not None and len(self.labels) > self.limit:
+                raise _TooMany(self.column, self.limit)
+        return code
+
+    def sort_keys(self) -> list[Any]:
+        return self._keys
+
+
 def _count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
     import duckdb
 
+    k = len(plan.protected)
     keys = [f"{_ident(c)} AS k{i}" for i, c in enumerate(plan.protected)]
-    outcome = _ident(plan.outcome) if plan.outcome else "NULL"
-    if plan.score_threshold is not None:
-        score = _ident(plan.decision)
-        decision = (f"CASE WHEN {score} IS NULL OR isnan({score}::DOUBLE) THEN NULL "
-                    f"WHEN {score} >= {float(plan.score_threshold)!r} THEN 1 ELSE 0 END")
-    else:
-        decision = _ident(plan.decision)
+    keys += [f"{_ident(c)} AS l{i}" for i, c in enumerate(plan.labels)]
+    main_keys = [f"k{i}" for i in range(k)] + [f"l{i}" for i in range(len(plan.labels))]
+    if plan.score:
+        keys.append(f"{_numeric_sql(plan.score.column, plan.score.binning)} AS s")
+        main_keys.append("s")
+    for j, amount in enumerate(plan.amounts):
+        keys.append(f"{_numeric_sql(amount.column, amount.binning)} AS a{j}")
     weight = f"{_ident(plan.weight)}::DOUBLE" if plan.weight else "1.0"
+    count = f"{_ident(plan.count)}::DOUBLE" if plan.count else None
     kept = f"coalesce(({plan.where})::BOOLEAN, FALSE)" if plan.where else "TRUE"
-    query = (f"SELECT {', '.join(keys)}, {outcome} AS y, {decision} AS d, {kept} AS kept, "
-             f"count(*)::BIGINT AS n, sum({weight}) AS w, sum({weight} * {weight}) AS w2 "
-             f"FROM audit_input GROUP BY ALL")
+    inner = [f"{kept} AS kept", f"{count or '1.0'} AS c", f"{weight} AS w"]
+    if plan.score:
+        inner.append(f"{_ident(plan.score.column)}::DOUBLE AS sv")
+    inner += [f"{_ident(a.column)}::DOUBLE AS av{j}" for j, a in enumerate(plan.amounts)]
+    aggregates = ["sum(c) AS n", "sum(c * w) AS w", "sum(c * w * w) AS w2"]
+    if plan.score:
+        aggregates += ["sum(c * w * sv) AS sw", "sum(c * w * sv * sv) AS sw2"]
+    for j in range(len(plan.amounts)):
+        aggregates += [f"sum(c * w * av{j}) AS aw{j}", f"sum(c * w * av{j} * av{j}) AS aw2_{j}"]
+    sets = [main_keys + ["kept"]] + [[f"k{i}" for i in range(k)] + [f"a{j}", "kept"]
+                                     for j in range(len(plan.amounts))]
+    set_id = f"grouping({', '.join(f'a{j}' for j in range(len(plan.amounts)))})" if plan.amounts else "0"
+    grouping = ", ".join("(" + ", ".join(s_) + ")" for s_ in sets)
+    query = (f"SELECT {', '.join(dict.fromkeys(sum(sets, [])))}, {set_id} AS set_id, {', '.join(aggregates)} "
+             f"FROM (SELECT {', '.join(keys + inner)} FROM audit_input) GROUP BY GROUPING SETS ({grouping})")
     try:
         result = relation.query("audit_input", query).fetchall()
     except duckdb.Error as error:
         raise _sql_error(error, plan, relation.columns) from None
-    k = len(plan.protected)
-    labels: list[list[str]] = [[] for _ in range(k + 2)]
-    if plan.score_threshold is not None:
-        labels[k + 1] = list(SCORE_LABELS)
-    index: list[dict[str, int]] = [{l: i for i, l in enumerate(ls)} for ls in labels]
-    limits = [plan.max_groups] * k + [1000, 1000]
-    key_rows: list[list[int]] = []
-    counts: list[tuple[int, float, float]] = []
+    names = list(dict.fromkeys(sum(sets, [])))
+    position = {name: i for i, name in enumerate(names)}
+    axes: list[Any] = [_SqlAxis(c, plan.max_groups) for c in plan.protected]
+    axes += [_SqlAxis(c, LABEL_LIMIT) for c in plan.labels]
+    if plan.score:
+        axes.append(_SqlAxis(plan.score.column, None, plan.score.binning))
+    amount_axes = [_SqlAxis(a.column, None, a.binning) for a in plan.amounts]
+    main, amount_tables = _Table(), [_Table() for _ in plan.amounts]
+    main_rows: list[list[int]] = []
+    main_sums: list[list[float]] = []
+    amount_rows: list[list[list[int]]] = [[] for _ in plan.amounts]
+    amount_sums: list[list[list[float]]] = [[] for _ in plan.amounts]
+    n_amounts = len(plan.amounts)
+    agg = len(names) + 1
     rows_read = 0
-    for record in result:
-        n, w, w2 = record[-3], record[-2], record[-1]
-        rows_read += n
-        if not record[k + 2]:
-            continue
-        key: list[int] = []
-        for axis in range(k + 2):
-            value = record[axis]
-            if axis == k + 1 and plan.score_threshold is not None:
-                key.append(-1 if value is None else int(value))
+    try:
+        for record in result:
+            set_id = record[len(names)]
+            sums = [float(v or 0.0) for v in record[agg:]]
+            if n_amounts == 0 or set_id == (1 << n_amounts) - 1:  # the main set (every amount key absent)
+                rows_read += int(round(sums[0]))
+                if not record[position["kept"]]:
+                    continue
+                main_rows.append([axis.code(record[position[key]]) for axis, key in zip(axes, main_keys)])
+                main_sums.append(sums[:3] + (sums[3:5] if plan.score else []))
                 continue
-            label = format_label(value)
-            if label is None:
-                key.append(-1)
+            j = n_amounts - 1 - (((1 << n_amounts) - 1) ^ set_id).bit_length() + 1
+            if not record[position["kept"]]:
                 continue
-            code = index[axis].get(label)
-            if code is None:
-                code = index[axis][label] = len(labels[axis])
-                labels[axis].append(label)
-                if len(labels[axis]) > limits[axis]:
-                    name = plan.protected[axis] if axis < k else (plan.outcome if axis == k else plan.decision)
-                    raise _too_many_groups(name, f"more than {limits[axis]}", limits[axis])
-            key.append(code)
-        key_rows.append(key)
-        counts.append((n, float(w or 0.0), float(w2 or 0.0)))
-    if not key_rows:
-        return _assemble(labels, [], [], rows_read=rows_read, engine="duckdb", plan=plan)
-    array = np.array(counts, dtype=np.float64)
-    parts = [(array[:, 0].astype(np.int64), array[:, 1], array[:, 2])]
-    return _assemble(labels, [np.array(key_rows, dtype=np.int64).T], parts, rows_read=rows_read,
-                     engine="duckdb", plan=plan)
+            key = [axis.code(record[position[f"k{i}"]]) for i, axis in enumerate(axes[:k])]
+            key.append(amount_axes[j].code(record[position[f"a{j}"]]))
+            offset = 3 + (2 if plan.score else 0) + 2 * j
+            amount_rows[j].append(key)
+            amount_sums[j].append(sums[:3] + sums[offset:offset + 2])
+    except _TooMany as error:
+        raise _too_many_groups(error.column, f"more than {error.limit}", error.limit) from None
+    if main_rows:
+        main.keys.append(np.array(main_rows, dtype=np.int64).T)
+        main.sums.append(list(np.array(main_sums, dtype=np.float64).T))
+    for j in range(n_amounts):
+        if amount_rows[j]:
+            amount_tables[j].keys.append(np.array(amount_rows[j], dtype=np.int64).T)
+            amount_tables[j].sums.append(list(np.array(amount_sums[j], dtype=np.float64).T))
+    return _assemble(plan, axes, main, list(zip(amount_axes, amount_tables)), rows_read=rows_read,
+                     engine="duckdb")
 
 
 def _sql_error(error: Exception, plan: CountPlan, columns: Sequence[str]) -> DataError:
@@ -403,10 +671,32 @@ def check_columns(available: Sequence[str], plan: CountPlan, *, source: str, fie
 
 
 def count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
-    """Count a pandas frame in one chunked numpy pass (no ``where``; see module doc)."""
+    """Count a pandas frame in one chunked numpy pass (no ``where``; see module doc).
+
+    Raises :class:`TooManyValues` when a numeric column planned as exact has
+    more than ``MAX_EXACT_VALUES`` distinct values; the caller bins it and counts again.
+    """
     return _count_pandas(frame, plan)
 
 
 def count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
     """Count a DuckDB relation with one ``GROUP BY`` query; only the counts come back."""
     return _count_duckdb(relation, plan)
+
+
+def binning_between(low: float, high: float, splits: Sequence[float] = (), median: float | None = None) -> Binning:
+    """``HISTOGRAM_BINS`` equal-width bins from ``low`` to ``high``, split at each of ``splits``."""
+    width = (high - low) / HISTOGRAM_BINS if high > low else 1.0
+    return Binning(exact=False, low=low, width=width, bins=HISTOGRAM_BINS,
+                   splits=tuple(sorted({float(t) for t in splits})), median=median)
+
+
+def with_binning(plan: CountPlan, column: str, binning: Binning) -> CountPlan:
+    """The plan with ``column`` (the score or an amount) counted with ``binning``."""
+    from dataclasses import replace
+
+    score = plan.score
+    if score is not None and score.column == column:
+        score = NumericAxis(column, binning)
+    amounts = tuple(NumericAxis(a.column, binning) if a.column == column else a for a in plan.amounts)
+    return replace(plan, score=score, amounts=amounts)

@@ -43,6 +43,10 @@ class ReasonCode(str, Enum):
     WHERE_INVALID = "where_invalid"
     NO_ROWS = "no_rows"
     UNSUPPORTED_DATA = "unsupported_data"
+    COUNT_INVALID = "count_invalid"
+    TIER_UNKNOWN = "tier_unknown"
+    THRESHOLD_INVALID = "threshold_invalid"
+    OVERRIDE_INVALID = "override_invalid"
 
 
 REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
@@ -63,6 +67,10 @@ REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
     ReasonCode.WHERE_INVALID: ErrorCategory.SPEC,
     ReasonCode.NO_ROWS: ErrorCategory.DATA,
     ReasonCode.UNSUPPORTED_DATA: ErrorCategory.USAGE,
+    ReasonCode.COUNT_INVALID: ErrorCategory.DATA,
+    ReasonCode.TIER_UNKNOWN: ErrorCategory.DATA,
+    ReasonCode.THRESHOLD_INVALID: ErrorCategory.DATA,
+    ReasonCode.OVERRIDE_INVALID: ErrorCategory.DATA,
 }
 
 

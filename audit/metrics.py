@@ -54,12 +54,14 @@ class Harm(str, Enum):
     means more positive decisions), so higher is worse when the decision is
     adverse and lower is worse when it is favourable. ``NEGATIVE_DECISION``:
     the mirror image. ``LOWER``: a quality measure, lower is always worse.
+    ``HIGHER``: a loss or error measure, higher is always worse.
     ``NONE``: descriptive, no direction.
     """
 
     POSITIVE_DECISION = "positive_decision"
     NEGATIVE_DECISION = "negative_decision"
     LOWER = "lower"
+    HIGHER = "higher"
     NONE = "none"
 
 
@@ -95,6 +97,8 @@ def worse_when(harm: Harm, *, adverse: bool) -> Worse | None:
     """Resolve a :class:`Harm` for a decision that is adverse (or favourable) to the person."""
     if harm is Harm.LOWER:
         return "lower"
+    if harm is Harm.HIGHER:
+        return "higher"
     if harm is Harm.POSITIVE_DECISION:
         return "higher" if adverse else "lower"
     if harm is Harm.NEGATIVE_DECISION:
@@ -156,6 +160,64 @@ METRICS: dict[str, MetricDef] = {
 }
 
 METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+
+
+Needs = Literal["score", "score_outcome", "final_decision", "checked", "tiers", "amount"]
+
+
+@dataclass(frozen=True)
+class ExtraMetric:
+    """A metric beyond the rate registry: from score histograms, tiers, overrides, amounts or label checks.
+
+    ``needs`` names the part of the spec it requires. Metrics of the ``tiers``
+    and ``amount`` families are written ``family:TIER`` or ``family:COLUMN``
+    (``tier_rate:blacklist``, ``mean:days_to_process``, ``q90:days_to_process``);
+    their direction comes from the spec (the tier's kind, ``higher_is``).
+    """
+
+    name: str
+    full_name: str
+    needs: Needs
+    harm: Harm
+    definition: str
+
+
+EXTRA_METRICS: dict[str, ExtraMetric] = {
+    m.name: m
+    for m in (
+        ExtraMetric("auc", "area under the ROC curve", "score_outcome", Harm.LOWER,
+                    "P(score of an actual positive > score of an actual negative) + 0.5 P(tie)"),
+        ExtraMetric("brier", "Brier score", "score_outcome", Harm.HIGHER, "mean of (score - outcome)²"),
+        ExtraMetric("ece", "expected calibration error", "score_outcome", Harm.HIGHER,
+                    "Σ_bins (n_bin / n) |observed rate - mean score|"),
+        ExtraMetric("calibration_in_the_large", "calibration in the large", "score_outcome", Harm.NONE,
+                    "mean score - observed rate"),
+        ExtraMetric("scoring_rate", "scoring rate (NYC LL144)", "score", Harm.POSITIVE_DECISION,
+                    "share of the group scoring above the full sample's median"),
+        ExtraMetric("override_rate", "override rate", "final_decision", Harm.NONE,
+                    "final decisions that differ from the recommendation / rows with both"),
+        ExtraMetric("override_to_positive", "override to positive", "final_decision", Harm.POSITIVE_DECISION,
+                    "negative recommendations made positive / negative recommendations"),
+        ExtraMetric("override_to_negative", "override to negative", "final_decision", Harm.NEGATIVE_DECISION,
+                    "positive recommendations made negative / positive recommendations"),
+        ExtraMetric("check_rate", "check rate (selective labels)", "checked", Harm.NONE,
+                    "rows whose outcome was checked / rows"),
+        ExtraMetric("tier_rate", "tier rate", "tiers", Harm.NONE, "rows in the tier / rows"),
+        ExtraMetric("tier_at_least", "cumulative tier rate", "tiers", Harm.NONE,
+                    "rows in the tier or a later-listed tier / rows"),
+        ExtraMetric("mean", "mean", "amount", Harm.NONE, "Σ value / rows with a value"),
+        ExtraMetric("median", "median", "amount", Harm.NONE, "middle value (numpy's linear rule)"),
+        ExtraMetric("quantile", "quantile", "amount", Harm.NONE, "qNN: the NN-th percentile, e.g. q90"),
+    )
+}
+
+
+def metric_family(name: str) -> str:
+    """The registry key of a metric name: ``tier_rate:x`` → ``tier_rate``, ``q90:days`` → ``quantile``."""
+    family = name.split(":", 1)[0]
+    if len(family) > 1 and family[0] == "q" and family[1:].isdigit() and ":" in name:
+        return "quantile"
+    return family
 
 
 def get_metric(name: str) -> MetricDef:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -29,19 +29,20 @@ from audit.cells import CellCounts
 from audit.sources import DataProvenance
 from audit.spec import AuditSpec, spec_to_dict
 
-RESULT_SCHEMA_VERSION = "1.0"
+RESULT_SCHEMA_VERSION = "1.1"
 
-GROUP_COLUMNS = ["attribute", "group", "metric", "value", "ci_low", "ci_high", "n", "numerator", "denominator",
+GROUP_COLUMNS = ["view", "attribute", "group", "metric", "value", "ci_low", "ci_high", "n", "numerator", "denominator",
                  "status", "reason", "unknown"]
-COMPARISON_COLUMNS = ["attribute", "group", "reference", "reference_rule", "metric", "value", "reference_value",
+COMPARISON_COLUMNS = ["view", "attribute", "group", "reference", "reference_rule", "metric", "value", "reference_value",
                       "n", "reference_n", "ratio", "ratio_ci_low", "ratio_ci_high", "difference",
                       "difference_ci_low", "difference_ci_high", "test", "statistic", "p_value", "p_adjusted",
-                      "impact_ratio", "four_fifths_flag", "disadvantaged", "status", "reason"]
-VERDICT_COLUMNS = ["rule_index", "rule", "metric", "bound", "decision_rule", "band_low", "band_high",
+                      "impact_ratio", "four_fifths_flag", "disadvantaged", "status", "reason", "selective_labels"]
+VERDICT_COLUMNS = ["rule_index", "rule", "view", "metric", "bound", "decision_rule", "band_low", "band_high",
                    "attribute", "group", "reference", "verdict", "reason", "estimate", "ci_low", "ci_high",
-                   "p_adjusted", "n", "reference_n", "disadvantaged"]
-SPREAD_COLUMNS = ["attribute", "metric", "groups", "min_group", "min", "max_group", "max", "min_max_ratio",
+                   "p_adjusted", "n", "reference_n", "disadvantaged", "selective_labels"]
+SPREAD_COLUMNS = ["view", "attribute", "metric", "groups", "min_group", "min", "max_group", "max", "min_max_ratio",
                   "max_difference"]
+THRESHOLD_COLUMNS = ["view", "kind", "requested", "cutoff", "acted_on", "population", "note"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,20 @@ def table_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class Findings:
+    """Every table derived from the counts, before provenance is attached."""
+
+    groups: pd.DataFrame
+    comparisons: pd.DataFrame
+    verdicts: pd.DataFrame
+    spread: pd.DataFrame
+    tables: dict[str, pd.DataFrame]
+    notes: tuple[str, ...]
+    primary: CellCounts | None
+    rows_used: int
+
+
+@dataclass(frozen=True)
 class AuditResult:
     """One audit's findings; build it with :func:`audit.run`."""
 
@@ -84,7 +99,8 @@ class AuditResult:
     spread: pd.DataFrame
     notes: tuple[str, ...]
     provenance: Provenance
-    counts: CellCounts
+    counts: CellCounts | None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def exit_code(self, *, strict: bool = False) -> int:
         """0 when no rule fails (and, with ``strict``, none is inconclusive), else 1."""
@@ -99,9 +115,15 @@ class AuditResult:
         counts = self.verdicts["verdict"].value_counts() if len(self.verdicts) else {}
         return {v: int(counts.get(v, 0)) for v in ("pass", "fail", "inconclusive")}
 
+    def table(self, name: str) -> pd.DataFrame:
+        """An extra table by name (``thresholds``, ``capacity``, ``calibration``, ``tests``, ``sweep_groups``,
+        ``sweep_comparisons``, ``override_effects``, ``proxies``); empty when the audit has none."""
+        return self.tables.get(name, pd.DataFrame())
+
     def tables_dict(self) -> dict[str, Any]:
-        return {"groups": table_records(self.groups), "comparisons": table_records(self.comparisons),
+        main = {"groups": table_records(self.groups), "comparisons": table_records(self.comparisons),
                 "verdicts": table_records(self.verdicts), "spread": table_records(self.spread)}
+        return main | {name: table_records(frame) for name, frame in sorted(self.tables.items())}
 
     @property
     def result_sha256(self) -> str:
@@ -120,9 +142,10 @@ class AuditResult:
             "verdict_counts": self.verdict_counts(),
             "adverse": self.spec.adverse,
             "notes": list(self.notes),
+            "views": sorted(set(self.groups["view"])) if len(self.groups) else [],
             "labels": {
-                "decision": _mapping_dict(self.counts.decision),
-                "outcome": _mapping_dict(self.counts.outcome) if self.counts.outcome else None,
+                "decision": _mapping_dict(self.counts.decision) if self.counts else None,
+                "outcome": _mapping_dict(self.counts.outcome) if self.counts and self.counts.outcome else None,
             },
             "provenance": provenance,
             "spec": spec_to_dict(self.spec),

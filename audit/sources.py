@@ -9,6 +9,7 @@ SHA-256 or fingerprint, encoding and delimiter) for the evidence trail.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit.counts import CountPlan, RawCounts, check_columns, count_duckdb, count_pandas, is_numeric_sql_type
+from audit.counts import (MAX_EXACT_VALUES, CountPlan, NumericAxis, RawCounts, TooManyValues, binning_between,
+                          Binning, check_columns, count_duckdb, count_pandas, is_numeric_sql_type, with_binning)
+from audit.thresholds import median_from, score_splits
 from audit.errors import DataError, ReasonCode, SpecError, UsageError
 from audit.spec import AuditSpec
 
@@ -38,10 +41,28 @@ def _fields(spec: AuditSpec) -> dict[str, str]:
     fields = {p.column: f"protected[{i}].column" for i, p in enumerate(spec.protected)}
     if spec.outcome:
         fields[spec.outcome.column] = "outcome.column"
-    fields[spec.decision_column] = "score.column" if spec.score else "decision.column"
+        if spec.outcome.checked:
+            fields[spec.outcome.checked.column] = "outcome.checked.column"
+    if spec.decision_column:
+        fields[spec.decision_column] = "score.column" if spec.score else "decision.column"
+    if spec.final_decision:
+        fields[spec.final_decision.column] = "final_decision.column"
+    for i, amount in enumerate(spec.amounts):
+        fields[amount.column] = f"amounts[{i}].column"
     if spec.data.weight:
         fields[spec.data.weight] = "data.weight"
+    if spec.data.count_column:
+        fields[spec.data.count_column] = "data.count_column"
     return fields
+
+
+def _numeric_columns(spec: AuditSpec) -> list[tuple[str, str]]:
+    """(column, spec field) of every column that must hold numbers."""
+    numeric = [(spec.score.column, "score.column")] if spec.score else []
+    numeric += [(a.column, f"amounts[{i}].column") for i, a in enumerate(spec.amounts)]
+    numeric += [(c, f) for c, f in ((spec.data.weight, "data.weight"), (spec.data.count_column, "data.count_column"))
+                if c]
+    return numeric
 
 
 def _not_numbers(values: list[Any], column: str, field: str, source: str) -> DataError:
@@ -51,21 +72,39 @@ def _not_numbers(values: list[Any], column: str, field: str, source: str) -> Dat
 
 
 def _check_pandas_types(frame: pd.DataFrame, spec: AuditSpec, source: str) -> None:
-    numeric = [(spec.score.column, "score.column")] if spec.score else []
-    if spec.data.weight:
-        numeric.append((spec.data.weight, "data.weight"))
-    for column, field in numeric:
+    for column, field in _numeric_columns(spec):
         series = frame[column]
         if not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
             coerced = pd.to_numeric(series, errors="coerce")
             bad = series[coerced.isna() & series.notna()].unique().tolist()
-            if bad or pd.api.types.is_bool_dtype(series):
-                raise _not_numbers(bad or series.unique().tolist(), column, field, source)
-            raise _not_numbers(series.unique().tolist(), column, field, source)
+            raise _not_numbers(bad or series.unique().tolist(), column, field, source)
     if spec.data.weight:
-        weights = frame[spec.data.weight].to_numpy(dtype=np.float64)
+        weights = frame[spec.data.weight].to_numpy(dtype=np.float64, na_value=np.nan)
         _check_weights(int(np.isnan(weights).sum()), float(np.nanmin(weights)) if weights.size else 0.0,
                        spec.data.weight, source)
+    if spec.data.count_column:
+        counts = frame[spec.data.count_column].to_numpy(dtype=np.float64, na_value=np.nan)
+        finite = counts[np.isfinite(counts)]
+        fractional = finite[np.mod(finite, 1) != 0]
+        _check_counts(int(counts.size - finite.size), int((finite < 0).sum()), int(fractional.size),
+                      float(finite.min()) if finite.size else 0.0,
+                      float(fractional[0]) if fractional.size else None, spec.data.count_column, source)
+
+
+def _check_counts(missing: int, negative: int, fractional: int, minimum: float, example: float | None,
+                  column: str, source: str) -> None:
+    """An aggregate table's counts must be whole numbers of people, zero or more."""
+    if missing:
+        raise DataError(f"data.count_column: column '{column}' in {source} has {missing:,} empty values; every "
+                        f"row of an aggregate table needs its count (write 0 for an empty cell)",
+                        reason=ReasonCode.COUNT_INVALID)
+    if negative:
+        raise DataError(f"data.count_column: column '{column}' in {source} has {negative:,} negative counts "
+                        f"(lowest {minimum:g}); a count of people is zero or more", reason=ReasonCode.COUNT_INVALID)
+    if fractional:
+        raise DataError(f"data.count_column: column '{column}' in {source} has {fractional:,} counts that are not "
+                        f"whole numbers (e.g. {example:g}); give counts of people, and put survey weights in "
+                        f"data.weight", reason=ReasonCode.COUNT_INVALID)
 
 
 def _check_weights(missing: int, minimum: float, column: str, source: str) -> None:
@@ -79,20 +118,29 @@ def _check_weights(missing: int, minimum: float, column: str, source: str) -> No
 
 def _check_sql_types(relation: Any, spec: AuditSpec, source: str) -> None:
     types = dict(zip(relation.columns, map(str, relation.types)))
-    numeric = [(spec.score.column, "score.column")] if spec.score else []
-    if spec.data.weight:
-        numeric.append((spec.data.weight, "data.weight"))
-    for column, field in numeric:
+    for column, field in _numeric_columns(spec):
         if not is_numeric_sql_type(types[column]):
-            quoted = '"' + column.replace('"', '""') + '"'
+            quoted = _quote(column)
             sample = relation.query("t", f"SELECT DISTINCT {quoted} FROM t WHERE {quoted} IS NOT NULL AND "
                                          f"TRY_CAST({quoted} AS DOUBLE) IS NULL LIMIT 3").fetchall()
             raise _not_numbers([r[0] for r in sample] or [types[column]], column, field, source)
     if spec.data.weight:
-        quoted = '"' + spec.data.weight.replace('"', '""') + '"'
+        quoted = _quote(spec.data.weight)
         missing, minimum = relation.query(
             "t", f"SELECT count(*) FILTER (WHERE {quoted} IS NULL), min({quoted}) FROM t").fetchall()[0]
         _check_weights(int(missing), float(minimum or 0.0), spec.data.weight, source)
+    if spec.data.count_column:
+        q = _quote(spec.data.count_column)
+        missing, negative, fractional, minimum, example = relation.query(
+            "t", f"SELECT count(*) FILTER (WHERE {q} IS NULL), count(*) FILTER (WHERE {q} < 0), "
+                 f"count(*) FILTER (WHERE {q}::DOUBLE <> floor({q}::DOUBLE)), min({q})::DOUBLE, "
+                 f"min({q}::DOUBLE) FILTER (WHERE {q}::DOUBLE <> floor({q}::DOUBLE)) FROM t").fetchall()[0]
+        _check_counts(int(missing), int(negative), int(fractional), float(minimum or 0.0), example,
+                      spec.data.count_column, source)
+
+
+def _quote(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
 def _pandas_fingerprint(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
@@ -123,13 +171,90 @@ def _relation_fingerprint(relation: Any, columns: tuple[str, ...]) -> str:
 
 
 def plan_for(spec: AuditSpec) -> CountPlan:
-    """The counting plan of a spec."""
-    return CountPlan(protected=spec.protected_columns,
-                     outcome=spec.outcome.column if spec.outcome else None,
-                     decision=spec.decision_column,
-                     score_threshold=spec.score.threshold if spec.score else None,
-                     weight=spec.data.weight, where=spec.data.where,
+    """The counting plan of a spec (numeric columns planned as exact histograms)."""
+    labels: list[tuple[str, str]] = []
+    if spec.outcome:
+        labels.append((spec.outcome.column, "outcome"))
+    if spec.decision:
+        labels.append((spec.decision.column, "decision"))
+    if spec.final_decision:
+        labels.append((spec.final_decision.column, "final"))
+    if spec.outcome and spec.outcome.checked:
+        labels.append((spec.outcome.checked.column, "checked"))
+    return CountPlan(protected=spec.protected_columns, labels=tuple(c for c, _ in labels),
+                     roles=tuple(r for _, r in labels),
+                     score=NumericAxis(spec.score.column) if spec.score else None,
+                     amounts=tuple(NumericAxis(a.column) for a in spec.amounts),
+                     weight=spec.data.weight, count=spec.data.count_column, where=spec.data.where,
                      max_groups=spec.statistics.max_groups)
+
+
+def _numpy_kth_largest(values: np.ndarray, counts: np.ndarray | None) -> Callable[[int], float]:
+    """k-th highest of ``values`` (people per row in ``counts``, default 1)."""
+    order = np.argsort(values)[::-1]
+    descending = values[order]
+    cumulative = np.cumsum(counts[order] if counts is not None else np.ones(values.size))
+    return lambda k: float(descending[int(np.searchsorted(cumulative, k - 1e-9))])
+
+
+def _sql_kth_largest(relation: Any, expression: str, where: str, count: str) -> Callable[[int], float]:
+    def kth(k: int) -> float:
+        query = (f"SELECT v FROM (SELECT v, sum(c) OVER (ORDER BY v DESC ROWS UNBOUNDED PRECEDING) AS cum FROM "
+                 f"(SELECT {expression} AS v, {count} AS c FROM t WHERE {where}) WHERE v IS NOT NULL) "
+                 f"WHERE cum >= {k} ORDER BY cum LIMIT 1")
+        return float(relation.query("t", query).fetchall()[0][0])
+    return kth
+
+
+def _binning(spec: AuditSpec, column: str, low: float, high: float, population: int,
+             kth: Callable[[int], float]) -> Binning:
+    """The binning of a numeric column with too many distinct values for an exact histogram."""
+    if spec.score is not None and column == spec.score.column:
+        splits = score_splits(spec.score, population, kth)
+        return binning_between(low, high, splits, median=median_from(kth, population) if population else None)
+    return binning_between(low, high)
+
+
+def _count_frame(frame: pd.DataFrame, spec: AuditSpec, plan: CountPlan) -> RawCounts:
+    """Count a pandas frame; numeric columns with too many distinct values are binned and counted again."""
+    while True:
+        try:
+            return count_pandas(frame, plan)
+        except TooManyValues as error:
+            values = frame[error.column].to_numpy(dtype=np.float64, na_value=np.nan)
+            finite = np.isfinite(values)
+            counts = frame[spec.data.count_column].to_numpy(dtype=np.float64)[finite] \
+                if spec.data.count_column else None
+            population = int(counts.sum()) if counts is not None else int(finite.sum())
+            plan = with_binning(plan, error.column, _binning(
+                spec, error.column, float(values[finite].min()), float(values[finite].max()), population,
+                _numpy_kth_largest(values[finite], counts)))
+
+
+def _count_relation(relation: Any, spec: AuditSpec, plan: CountPlan) -> RawCounts:
+    """Count a DuckDB relation; numeric columns with many distinct values (estimated first) are binned."""
+    axes = ([plan.score] if plan.score else []) + list(plan.amounts)
+    if axes:
+        where = f"coalesce(({plan.where})::BOOLEAN, FALSE)" if plan.where else "TRUE"
+        count = f"{_quote(plan.count)}::DOUBLE" if plan.count else "1.0"
+        parts = []
+        for axis in axes:
+            x = f"(CASE WHEN isnan({_quote(axis.column)}::DOUBLE) THEN NULL ELSE {_quote(axis.column)}::DOUBLE END)"
+            parts += [f"approx_count_distinct({x})", f"min({x})", f"max({x})", f"sum({count}) FILTER (WHERE {x} IS "
+                                                                              f"NOT NULL)"]
+        try:
+            profile = relation.query("t", f"SELECT {', '.join(parts)} FROM t WHERE {where}").fetchall()[0]
+        except Exception as error:  # noqa: BLE001 - reported as the filter's or the data's problem
+            from audit.counts import _sql_error
+            raise _sql_error(error, plan, relation.columns) from None
+        for i, axis in enumerate(axes):
+            distinct, low, high, population = profile[4 * i:4 * i + 4]
+            if distinct and distinct > MAX_EXACT_VALUES // 2:
+                x = f"(CASE WHEN isnan({_quote(axis.column)}::DOUBLE) THEN NULL ELSE {_quote(axis.column)}::DOUBLE END)"
+                plan = with_binning(plan, axis.column, _binning(
+                    spec, axis.column, float(low), float(high), int(population or 0),
+                    _sql_kth_largest(relation, x, where, count)))
+    return count_duckdb(relation, plan)
 
 
 def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
@@ -154,7 +279,7 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
         source = f"'{spec.data.path}'"
         check_columns(relation.columns, plan, source=source, fields=fields)
         _check_sql_types(relation, spec, source)
-        raw = count_duckdb(relation, plan)
+        raw = _count_relation(relation, spec, plan)
         return raw, DataProvenance(source=str(spec.data.path), format=info.format, sha256=info.sha256,
                                    fingerprint_method="sha256 of the file's bytes", encoding=info.encoding,
                                    delimiter=info.delimiter, size_bytes=info.size_bytes)
@@ -167,18 +292,34 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
                                     fingerprint_method="sha256 of the values of the columns used"
                                     if fingerprint else "not computed")
         if plan.where is None:
-            return count_pandas(data, plan), provenance
+            return _count_frame(data, spec, plan), provenance
         relation = duckdb.connect().from_df(data)
-        return count_duckdb(relation, plan), provenance
+        return _count_relation(relation, spec, plan), provenance
     relation, kind = _as_relation(data)
     source = f"the {kind}"
     check_columns(relation.columns, plan, source=source, fields=fields)
     _check_sql_types(relation, spec, source)
     digest = _relation_fingerprint(relation, plan.columns) if fingerprint else None
-    raw = count_duckdb(relation, plan)
+    raw = _count_relation(relation, spec, plan)
     return raw, DataProvenance(source=kind, format=kind, sha256=digest,
                                fingerprint_method="sha256 of DuckDB's sum of row hashes of the columns used"
                                if fingerprint else "not computed")
+
+
+def open_relation(spec: AuditSpec, base_dir: Path, data: Any = None) -> Any:
+    """The audit's data as a DuckDB relation, without counting it (for scans beyond the counting pass)."""
+    import duckdb
+
+    if data is None:
+        from audit.readers import ReadOptions, open_table
+
+        path = Path(spec.data.path or "")
+        relation, _ = open_table(path if path.is_absolute() else base_dir / path, duckdb.connect(), options=ReadOptions(
+            encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
+        return relation
+    if isinstance(data, pd.DataFrame):
+        return duckdb.connect().from_df(data)
+    return _as_relation(data)[0]
 
 
 def _as_relation(data: Any) -> tuple[Any, str]:

@@ -14,12 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import numpy as np
 import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator,
                       model_validator)
 
 from audit.errors import Problem, ReasonCode, SpecError, did_you_mean, format_problems
-from audit.metrics import METRICS, get_metric
+from audit.labels import format_label
+from audit.metrics import EXTRA_METRICS, METRICS, get_metric, metric_family
 
 SPEC_VERSION = 1
 INTERSECTION_JOIN = " × "
@@ -65,6 +67,9 @@ class DataSpec(_Model):
     encoding: str | None = Field(None, description="Text encoding of a CSV file (default: detected).")
     delimiter: str | None = Field(None, description="Field delimiter of a CSV file (default: detected).")
     sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first).")
+    count_column: str | None = Field(
+        None, description="Aggregate input: each row is a cell of a table of counts, and this column says how "
+                          "many people it stands for (non-negative whole numbers).")
 
 
 class LabelSpec(_Model):
@@ -77,22 +82,156 @@ class LabelSpec(_Model):
     _check_positive = field_validator("positive", mode="before")(lambda cls, v: _as_values(v))
 
 
+def _label_before(value: Any) -> Any:
+    return {"column": value} if isinstance(value, str) else value
+
+
+class CheckedSpec(LabelSpec):
+    """Which rows had their ground truth checked (selective labels); the others have no known outcome."""
+
+
 class OutcomeSpec(LabelSpec):
     """Ground truth: what actually happened (optional)."""
 
+    checked: CheckedSpec | None = Field(
+        None, description="Selective labels: a column saying which rows were checked (e.g. investigated); "
+                          "error rates then use the checked rows only. A column name or {column, positive}.")
+
+    _checked_before = field_validator("checked", mode="before")(lambda cls, v: _label_before(v))
+
+
+TierKind = Literal["favourable", "adverse", "neutral"]
+
+
+class TiersSpec(_Model):
+    """A decision with several tiers, each favourable, adverse or neutral for the person."""
+
+    values: dict[str, TierKind] = Field(
+        min_length=2, description="Every tier value and its kind, listed in order (lowest first when ordered), "
+                                  "e.g. {blacklist: adverse, neutral: neutral, redlist: favourable}.")
+    ordered: bool = Field(True, description="Whether the tiers have an order (enables cumulative rates and the "
+                                            "ordinal shift test).")
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _string_keys(cls, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {(format_label(k) if k is not None else ""): v for k, v in value.items()}
+        return value
+
+    @property
+    def adverse(self) -> tuple[str, ...]:
+        return tuple(t for t, k in self.values.items() if k == "adverse")
+
+    @property
+    def favourable(self) -> tuple[str, ...]:
+        return tuple(t for t, k in self.values.items() if k == "favourable")
+
 
 class DecisionSpec(LabelSpec):
-    """The system's decision about each person."""
+    """The system's decision about each person: yes/no (``positive``) or several ``tiers``."""
 
     adverse: bool = Field(False, description="True when a positive decision harms the person (a flag, a sanction).")
+    tiers: TiersSpec | None = Field(None, description="Several ordered or unordered tiers instead of yes/no.")
+
+
+class FinalDecisionSpec(LabelSpec):
+    """The final human decision when the system only recommends (human in the loop)."""
+
+
+class ThresholdSpec(_Model):
+    """One way of turning the score into a decision: a cut-off, the k highest, or the top per cent."""
+
+    value: float | None = Field(None, description="Cut-off: score >= value is positive.")
+    top_k: int | None = Field(None, ge=1, description="The k highest scores are acted on (capacity).")
+    top_percent: float | None = Field(None, gt=0, le=100, description="The highest p per cent are acted on.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ThresholdSpec":
+        given = [k for k in ("value", "top_k", "top_percent") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'value', 'top_k' or 'top_percent'")
+        return self
+
+    @property
+    def name(self) -> str:
+        if self.top_k is not None:
+            return f"top {self.top_k:,}"
+        if self.top_percent is not None:
+            return f"top {self.top_percent:g}%"
+        return f"score ≥ {self.value:g}"
+
+
+def _thresholds_before(value: Any) -> Any:
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    return [{"value": v} if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in items]
+
+
+class SweepSpec(_Model):
+    """A grid of cut-offs at which every group metric and comparison is reported."""
+
+    start: float
+    stop: float
+    steps: int = Field(101, ge=2, le=10_000)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "SweepSpec":
+        if self.stop <= self.start:
+            raise ValueError(f"'stop' must be above 'start'; got {self.start:g} and {self.stop:g}")
+        return self
+
+    def grid(self) -> tuple[float, ...]:
+        return tuple(float(x) for x in np.linspace(self.start, self.stop, self.steps))
 
 
 class ScoreSpec(_Model):
-    """A numeric score turned into a decision at a threshold (score >= threshold is positive)."""
+    """A numeric score turned into decisions at one or more thresholds (score >= cut-off is positive)."""
 
     column: str = Field(min_length=1)
-    threshold: float
+    threshold: tuple[ThresholdSpec, ...] = Field(
+        min_length=1, description="A cut-off, or {top_k: N}, {top_percent: P}, or a list of these.")
     adverse: bool = Field(False, description="True when a score at or above the threshold harms the person.")
+    sweep: SweepSpec | None = Field(None, description="Report every metric across a grid of cut-offs.")
+    calibration_bins: int = Field(10, ge=2, le=100, description="Bins of the reliability table (uniform on [0, 1]).")
+    probability: bool | None = Field(
+        None, description="Whether the score is a probability (calibration is reported only then); default: "
+                          "when every score lies in [0, 1].")
+
+    _threshold_before = field_validator("threshold", mode="before")(lambda cls, v: _thresholds_before(v))
+
+    @model_validator(mode="after")
+    def _distinct_names(self) -> "ScoreSpec":
+        names = [t.name for t in self.threshold]
+        if len(set(names)) != len(names):
+            raise ValueError(f"thresholds are listed twice: {', '.join(names)}")
+        return self
+
+
+class AmountSpec(_Model):
+    """A numeric outcome such as a benefit amount or days to process."""
+
+    column: str = Field(min_length=1)
+    higher_is: TierKind = Field(description="Whether a higher value is favourable (a benefit), adverse (a delay) "
+                                            "or neutral for the person.")
+    quantiles: tuple[float, ...] = Field((0.5, 0.9), description="Quantiles reported per group (0.5 = median).")
+
+    @field_validator("quantiles")
+    @classmethod
+    def _in_range(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        bad = [q for q in value if not 0 < q < 1]
+        if bad:
+            raise ValueError(f"quantiles must lie strictly between 0 and 1; got {', '.join(map(str, bad))}")
+        return tuple(sorted(set(value) | {0.5}))
+
+
+class ProxySpec(_Model):
+    """Scan the other columns of the data for stand-ins of the protected attributes."""
+
+    threshold: float = Field(0.3, gt=0, le=1, description="Flag a column whose Cramér's V with a protected "
+                                                          "attribute is at least this.")
+    columns: tuple[str, ...] | None = Field(None, description="Columns to scan; default every other column.")
+    exclude: tuple[str, ...] = Field((), description="Columns not to scan (e.g. identifiers).")
+    numeric_bins: int = Field(10, ge=2, le=100, description="Quantile bins of a numeric column.")
 
 
 ReferenceRule = Literal["largest", "most_favourable"]
@@ -144,11 +283,19 @@ class PolicyRule(_Model):
     attributes: tuple[str, ...] | None = Field(
         None, description="Attributes or intersections (joined with ' × ') it applies to; default all.")
 
+    views: tuple[str, ...] | None = Field(
+        None, description="Decision views it applies to (e.g. 'top 1,000', 'final', 'adverse tiers'); default all.")
+    selective_labels: Literal["allow", "refuse"] = Field(
+        "allow", description="refuse: a metric computed on checked cases only (selective labels) never passes; "
+                             "its verdict is at best inconclusive.")
+
     @field_validator("metric")
     @classmethod
     def _known_metric(cls, value: str) -> str:
-        if value not in METRICS:
-            raise ValueError(f"must be one of {', '.join(METRICS)}; got '{value}'{did_you_mean(value, METRICS)}")
+        family = metric_family(value)
+        if value not in METRICS and family not in EXTRA_METRICS:
+            known = list(METRICS) + list(EXTRA_METRICS)
+            raise ValueError(f"must be one of {', '.join(known)}; got '{value}'{did_you_mean(value, known)}")
         if value == "count":
             raise ValueError("'count' has no ratio to bound; use 'share' or a rate")
         return value
@@ -205,6 +352,12 @@ class AuditSpec(_Model):
     outcome: OutcomeSpec | None = None
     decision: DecisionSpec | None = None
     score: ScoreSpec | None = None
+    final_decision: FinalDecisionSpec | None = Field(
+        None, description="Human in the loop: the final decision, when 'decision' or 'score' is the system's "
+                          "recommendation. Its values must be those of the decision unless 'positive' is given.")
+    amounts: tuple[AmountSpec, ...] = Field((), description="Numeric outcomes: amounts, delays, durations.")
+    proxies: ProxySpec | None = Field(None, description="Scan the other columns for proxies of the protected "
+                                                        "attributes ({} for the defaults).")
     protected: tuple[ProtectedSpec, ...] = Field(min_length=1)
     intersections: tuple[IntersectionSpec, ...] = Field(
         (), description="Crossed attributes: [col_a, col_b] or {columns, reference, reference_rule}.")
@@ -214,14 +367,41 @@ class AuditSpec(_Model):
 
     _intersections_before = field_validator("intersections", mode="before")(
         lambda cls, v: [_intersection_before(i) for i in v] if isinstance(v, (list, tuple)) else v)
+    _proxies_before = field_validator("proxies", mode="before")(lambda cls, v: {} if v is True else v)
+    _final_before = field_validator("final_decision", mode="before")(lambda cls, v: _label_before(v))
 
     @property
-    def decision_column(self) -> str:
-        return self.decision.column if self.decision else self.score.column  # type: ignore[union-attr]
+    def decision_column(self) -> str | None:
+        """The column of the system's decision or score (None for an audit of amounts only)."""
+        if self.decision is not None:
+            return self.decision.column
+        return self.score.column if self.score is not None else None
+
+    @property
+    def tiers(self) -> TiersSpec | None:
+        return self.decision.tiers if self.decision is not None else None
 
     @property
     def adverse(self) -> bool:
-        return bool((self.decision or self.score).adverse)  # type: ignore[union-attr]
+        """Whether a positive decision harms the person (False for tiers and amounts-only audits)."""
+        source = self.decision or self.score
+        return bool(source.adverse) if source is not None else False
+
+    def view_names(self) -> tuple[str, ...]:
+        """The decision views this audit reports, in order (see :mod:`audit.views`)."""
+        names: list[str] = []
+        if self.score is not None:
+            names += [t.name for t in self.score.threshold] + ["score"]
+        elif self.tiers is not None:
+            tiers = self.tiers
+            names += (["adverse tiers"] if tiers.adverse else []) + (["favourable tiers"] if tiers.favourable
+                                                                      else []) + ["tiers"]
+        elif self.decision is not None:
+            names.append("decision")
+        if self.final_decision is not None:
+            names += ["final", "overrides"]
+        names += [f"amount: {a.column}" for a in self.amounts]
+        return tuple(names)
 
     @property
     def protected_columns(self) -> tuple[str, ...]:
@@ -327,9 +507,27 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
     """Checks that span fields; tolerant of a raw dict that failed field validation."""
     problems: list[Problem] = []
     has_decision, has_score = raw.get("decision") is not None, raw.get("score") is not None
-    if has_decision == has_score:
-        problems.append(Problem("decision", "give exactly one of 'decision: {column, positive}' or "
+    if has_decision and has_score:
+        problems.append(Problem("decision", "give only one of 'decision: {column, positive}' or "
                                             "'score: {column, threshold}'"))
+    elif not has_decision and not has_score and not raw.get("amounts"):
+        problems.append(Problem("decision", "give one of 'decision: {column, positive}' or "
+                                            "'score: {column, threshold}' (or 'amounts' to audit numbers only)"))
+    decision = raw.get("decision") if isinstance(raw.get("decision"), Mapping) else {}
+    if decision.get("tiers") is not None:
+        if decision.get("positive") is not None:
+            problems.append(Problem("decision.positive", "a decision with 'tiers' marks each tier favourable, "
+                                                         "adverse or neutral instead; drop 'positive'"))
+        if raw.get("final_decision") is not None:
+            problems.append(Problem("final_decision", "human overrides are supported for yes/no decisions and "
+                                                      "scores, not for tiers"))
+    if raw.get("final_decision") is not None and not (has_decision or has_score):
+        problems.append(Problem("final_decision", "needs the system's recommendation in 'decision' or 'score'"))
+    outcome = raw.get("outcome") if isinstance(raw.get("outcome"), Mapping) else {}
+    amount_columns = [a.get("column") for a in raw.get("amounts") or [] if isinstance(a, Mapping)]
+    for i, column in enumerate(amount_columns):
+        if column is not None and amount_columns.index(column) != i:
+            problems.append(Problem(f"amounts[{i}].column", f"'{column}' is listed twice"))
     protected = raw.get("protected") or []
     columns = [p.get("column") for p in protected if isinstance(p, Mapping)]
     for i, column in enumerate(columns):
@@ -357,6 +555,13 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
         if isinstance(metric, str) and metric in METRICS and METRICS[metric].needs_outcome and not has_outcome:
             problems.append(Problem(f"policy[{i}].metric", f"'{metric}' needs ground truth; add "
                                                             f"'outcome: {{column, positive}}' or drop the rule"))
+        elif isinstance(metric, str) and metric_family(metric) in EXTRA_METRICS:
+            message = _extra_metric_problem(metric, raw)
+            if message:
+                problems.append(Problem(f"policy[{i}].metric", message))
+        if isinstance(metric, str) and metric in METRICS and not (has_decision or has_score):
+            problems.append(Problem(f"policy[{i}].metric", f"'{metric}' is a decision metric, but the spec has "
+                                                            f"no decision or score"))
         for j, attribute in enumerate(rule.get("attributes") or []):
             if attribute not in names:
                 problems.append(Problem(f"policy[{i}].attributes[{j}]",
@@ -369,6 +574,41 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
         elif METRICS[metric].needs_outcome and not has_outcome:
             problems.append(Problem(f"metrics[{i}]", f"'{metric}' needs ground truth; add 'outcome'"))
     return problems
+
+
+def _extra_metric_problem(metric: str, raw: Mapping[str, Any]) -> str | None:
+    """Why a metric outside the rate registry cannot be used with this spec, or None when it can."""
+    family = metric_family(metric)
+    qualifier = metric.partition(":")[2]
+    info = EXTRA_METRICS[family]
+    decision = raw.get("decision") if isinstance(raw.get("decision"), Mapping) else {}
+    tiers = decision.get("tiers") if isinstance(decision.get("tiers"), Mapping) else None
+    outcome = raw.get("outcome") if isinstance(raw.get("outcome"), Mapping) else None
+    if info.needs == "score" and raw.get("score") is None:
+        return f"'{metric}' needs a score: add 'score: {{column, threshold}}'"
+    if info.needs == "score_outcome" and (raw.get("score") is None or outcome is None):
+        return f"'{metric}' needs a score and ground truth ('score' and 'outcome')"
+    if info.needs == "final_decision" and raw.get("final_decision") is None:
+        return f"'{metric}' needs the final human decision: add 'final_decision: {{column}}'"
+    if info.needs == "checked" and (outcome is None or outcome.get("checked") is None):
+        return f"'{metric}' needs 'outcome.checked' (which rows were checked)"
+    if info.needs == "tiers":
+        names = [format_label(k) for k in (tiers.get("values") or {})] if tiers else []
+        if not tiers:
+            return f"'{metric}' needs a decision with tiers: add 'decision.tiers'"
+        if qualifier not in names:
+            return (f"'{metric}' names tier '{qualifier}', which 'decision.tiers' does not list"
+                    f"{did_you_mean(qualifier, names)}; write '{family}:TIER' with one of: {', '.join(names)}")
+        if family == "tier_at_least" and tiers.get("ordered") is False:
+            return f"'{metric}' needs ordered tiers; the spec says 'ordered: false'"
+    if info.needs == "amount":
+        columns = [a.get("column") for a in raw.get("amounts") or [] if isinstance(a, Mapping)]
+        if qualifier not in columns:
+            return (f"'{metric}' names '{qualifier}', which is not in 'amounts'{did_you_mean(qualifier, columns)}; "
+                    f"write '{family}:COLUMN' with one of: {', '.join(map(str, columns)) or '(none listed)'}")
+    if info.needs != "tiers" and info.needs != "amount" and qualifier:
+        return f"'{family}' takes no ':' qualifier; got '{metric}'"
+    return None
 
 
 def validate_spec(raw: Any, *, source: str = "spec") -> AuditSpec:
@@ -459,7 +699,8 @@ def spec_json_schema() -> dict[str, Any]:
     return schema
 
 
-__all__ = ["AuditSpec", "DataSpec", "DecisionSpec", "IntersectionSpec", "OutcomeSpec", "PolicyRule",
-           "ProtectedSpec", "ScoreSpec", "StatisticsSpec", "SystemSpec", "INTERSECTION_JOIN",
+__all__ = ["AmountSpec", "AuditSpec", "CheckedSpec", "DataSpec", "DecisionSpec", "FinalDecisionSpec",
+           "IntersectionSpec", "OutcomeSpec", "PolicyRule", "ProtectedSpec", "ProxySpec", "ScoreSpec",
+           "StatisticsSpec", "SweepSpec", "SystemSpec", "ThresholdSpec", "TiersSpec", "INTERSECTION_JOIN",
            "load_spec", "read_spec_file", "spec_json_schema", "spec_to_dict", "validate_spec",
            "get_metric"]

@@ -25,7 +25,7 @@ def test_run_writes_outputs_and_exits_1_on_failure(tmp_path: Path) -> None:
     assert result.exit_code == 1, result.output
     assert "African-American" in result.output and "FAIL" in result.output
     body = json.loads((out / "result.json").read_text())
-    assert body["schema_version"] == "1.0" and body["verdict"] == "fail"
+    assert body["schema_version"] == "1.1" and body["verdict"] == "fail"
     assert body["provenance"]["rows_used"] == 6172
     api = audit.run(EXAMPLES / "compas" / "spec.yaml")
     assert body["verdict_counts"] == api.verdict_counts()  # one engine: the CLI shows the API's numbers

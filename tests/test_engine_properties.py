@@ -196,7 +196,7 @@ def test_result_json_shape(frame, base_spec) -> None:
 
     result = audit.run(base_spec, data=frame)
     body = json.loads(result.to_json())
-    assert body["schema_version"] == "1.0"
+    assert body["schema_version"] == "1.1"
     assert set(body) >= {"verdict", "groups", "comparisons", "verdicts", "spread", "provenance", "spec", "notes"}
     assert body["provenance"]["seed"] == 20240601 and len(body["provenance"]["result_sha256"]) == 64
     assert body["groups"][0].keys() >= {"attribute", "group", "metric", "value", "ci_low", "ci_high", "n"}

@@ -58,7 +58,7 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
 def test_decision_or_score_exactly_one() -> None:
     base = yaml.safe_load(ISSUE_SPEC)
     base["score"] = {"column": "decile_score", "threshold": 5}
-    with pytest.raises(SpecError, match="exactly one of 'decision"):
+    with pytest.raises(SpecError, match="only one of 'decision"):
         validate_spec(base)
     del base["decision"]
     assert validate_spec(base).score.threshold == 5.0

@@ -1,0 +1,372 @@
+"""Every finding of an audit, derived from the counts of one pass.
+
+:func:`derive` reads the counts (:class:`~audit.counts.RawCounts`) through
+every view the spec asks for — yes/no decisions, score thresholds and the
+LL144 median, the score's distribution, tiers, human overrides, amounts,
+check rates of selective labels — adjusts p-values within each view, and
+judges the policy. It never touches data, so an audit of an aggregate table
+and of the rows it was summed from give the same findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from audit import stats
+from audit.binary import _attribute_sets, analyse, fixed_references, reference_or_largest
+from audit.cells import CellCounts, Cells, Labels, resolve_labels, resolve_protected, take_cells
+from audit.comparisons import Reference
+from audit.counts import MAX_EXACT_VALUES, AmountCounts as RawAmounts, RawCounts
+from audit.metrics import EXTRA_METRICS, METRICS, Harm, Kind, MetricDef, metric_family
+from audit.overrides import EFFECT_COLUMNS, OVERRIDE_METRICS, override_effects
+from audit.policy import judge
+from audit.result import (COMPARISON_COLUMNS, GROUP_COLUMNS, SPREAD_COLUMNS, THRESHOLD_COLUMNS, VERDICT_COLUMNS,
+                          Findings)
+from audit.score_analysis import (CALIBRATION_COLUMNS, CAPACITY_COLUMNS, TEST_COLUMNS, ScoreGroups, capacity_rows,
+                                  distribution_tables)
+from audit.spec import INTERSECTION_JOIN, AuditSpec
+from audit.thresholds import MEDIAN_VIEW, Cutoff, resolve_cutoffs
+from audit.views import (View, axis_totals, binary_views, median_view, pair_states, score_histograms,
+                         score_mapping, view_cells)
+
+
+def _verdicts(spec: AuditSpec, comparisons: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for index, rule in enumerate(spec.policy):
+        attributes = rule.attributes or spec.attribute_names
+        chosen = comparisons[(comparisons["metric"] == rule.metric) & comparisons["attribute"].isin(attributes)]
+        if rule.views is not None:
+            chosen = chosen[chosen["view"].isin(rule.views)]
+        for comparison in chosen.to_dict(orient="records"):
+            verdict, reason = judge(rule, comparison, min_group_size=spec.statistics.min_group_size)
+            if comparison["selective_labels"] and rule.selective_labels == "refuse" and verdict == "pass":
+                verdict, reason = "inconclusive", (f"{reason}; but computed on checked cases only (selective "
+                                                   f"labels), and the policy refuses to pass on them")
+            low, high = rule.band
+            rows.append({
+                "rule_index": index, "rule": rule.describe(), "view": comparison["view"], "metric": rule.metric,
+                "bound": rule.bound, "decision_rule": rule.rule, "band_low": low, "band_high": high,
+                "attribute": comparison["attribute"], "group": comparison["group"],
+                "reference": comparison["reference"], "verdict": verdict, "reason": reason,
+                "estimate": comparison[rule.bound], "ci_low": comparison[f"{rule.bound}_ci_low"],
+                "ci_high": comparison[f"{rule.bound}_ci_high"], "p_adjusted": comparison["p_adjusted"],
+                "n": comparison["n"], "reference_n": comparison["reference_n"],
+                "disadvantaged": comparison["disadvantaged"], "selective_labels": comparison["selective_labels"],
+            })
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+
+
+def _frame(rows: list[dict[str, Any]] | list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if rows and isinstance(rows[0], pd.DataFrame):
+        frames = [f for f in rows if len(f)]  # type: ignore[union-attr]
+        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _adjust(comparisons: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Adjust p-values within each view (one family per decision rule), never across views."""
+    comparisons = comparisons.copy()
+    comparisons["p_adjusted"] = np.nan
+    for _, index in comparisons.groupby("view", sort=False).groups.items():
+        comparisons.loc[index, "p_adjusted"] = stats.adjust_p_values(
+            comparisons.loc[index, "p_value"].to_numpy(dtype=float), method)
+    return comparisons
+
+
+def _frame(rows: list[dict[str, Any]] | list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [r for r in rows if isinstance(r, pd.DataFrame) and len(r)]
+    records = [r for r in rows if isinstance(r, dict)]
+    parts = frames + ([pd.DataFrame(records)] if records else [])
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    return frame.reindex(columns=columns)
+
+
+def _adjust(comparisons: pd.DataFrame, method: str) -> pd.DataFrame:
+    """Adjust p-values within each view (one family per decision rule), never across views."""
+    comparisons = comparisons.copy()
+    comparisons["p_adjusted"] = np.nan
+    for _, index in comparisons.groupby("view", sort=False).groups.items():
+        comparisons.loc[index, "p_adjusted"] = stats.adjust_p_values(
+            comparisons.loc[index, "p_value"].to_numpy(dtype=float), method)
+    return comparisons
+
+
+def _needs_truth(metric: str) -> bool:
+    if metric in METRICS:
+        return METRICS[metric].needs_outcome
+    family = metric_family(metric)
+    return family in EXTRA_METRICS and EXTRA_METRICS[family].needs == "score_outcome"
+
+
+def _label_notes(labels: Labels, notes: list[str]) -> None:
+    if labels.outcome is not None and labels.outcome.missing_rows:
+        notes.append(f"outcome: {labels.outcome.missing_rows:,} rows have no value in '{labels.outcome.column}'; "
+                     f"metrics that need ground truth use the rows that have one")
+    for mapping in (labels.decision, labels.final):
+        if mapping is not None and mapping.missing_rows:
+            notes.append(f"{mapping.field}: {mapping.missing_rows:,} rows have no value in '{mapping.column}'; "
+                         f"they are left out of every decision metric")
+
+
+class _Tables:
+    """Rows gathered from every analysis, turned into the result's tables at the end."""
+
+    def __init__(self) -> None:
+        self.groups: list[Any] = []
+        self.comparisons: list[Any] = []
+        self.spread: list[Any] = []
+        self.tests: list[Any] = []
+        self.extra: dict[str, list[Any]] = {}
+
+    def add(self, groups: list[Any], comparisons: list[Any], spread: list[Any] = ()) -> None:  # type: ignore
+        self.groups.extend(groups)
+        self.comparisons.extend(comparisons)
+        self.spread.extend(spread)
+
+
+def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: str) -> Findings:
+    """Every table of the audit from the counts of one pass."""
+    notes: list[str] = []
+    cells, keep = resolve_protected(raw, spec, source, notes)
+    labels = resolve_labels(raw, spec, roles, notes)
+    _label_notes(labels, notes)
+    if spec.data.where:
+        notes.append(f"data.where kept {int(raw.rows.sum()):,} of {raw.rows_read:,} rows")
+    k = len(raw.levels)
+    weighted = bool(spec.data.weight)
+    sizes = take_cells(raw.weights.sum(axis=tuple(range(k, raw.weights.ndim))), keep)
+    references = fixed_references(spec, cells, sizes)
+    sets = [columns for columns, *_ in _attribute_sets(spec)]
+    tables = _Tables()
+    cutoffs: list[Cutoff] = []
+    if spec.score is not None and raw.score is not None:
+        per_bin = raw.rows.sum(axis=tuple(range(raw.rows.ndim - 1)))[:-1]
+        cutoffs = resolve_cutoffs(spec.score, raw.score.values, per_bin,
+                                  median=None if raw.score.exact else raw.score.binning.median)
+        notes.extend(f"{c.name}: {c.note}" for c in cutoffs if c.note)
+    views = binary_views(spec.adverse, raw, labels, cutoffs, spec.score.column if spec.score else None)
+    primary: CellCounts | None = None
+    by_view: dict[str, CellCounts] = {}
+    for view in views:
+        counts = view_cells(view, raw, roles, labels, cells, keep, weighted=weighted, notes=())
+        primary = primary or counts
+        by_view[view.name] = counts
+        tables.add(*analyse(spec, counts, references=references))
+    if spec.score is not None and raw.score is not None:
+        _score_findings(spec, raw, roles, labels, cells, keep, references, cutoffs, by_view, tables, notes)
+    if labels.tiers is not None:
+        _tier_findings(spec, raw, roles, labels, cells, keep, references, sizes, tables)
+    if labels.final is not None:
+        _override_findings(spec, raw, roles, labels, cells, keep, references, views, tables)
+    for amount, amount_spec in zip(raw.amounts, spec.amounts):
+        _amount_findings(spec, amount, amount_spec, cells, keep, references, sizes, tables)
+    if labels.checked is not None:
+        _check_findings(spec, raw, roles, labels, cells, keep, references, tables)
+    comparisons = _frame(tables.comparisons, COMPARISON_COLUMNS)
+    comparisons["selective_labels"] = labels.checked is not None and len(comparisons) > 0 and \
+        comparisons["metric"].map(_needs_truth).astype(bool)
+    if labels.checked is not None:
+        notes.append(f"selective labels: ground truth is known only for rows checked in "
+                     f"'{labels.checked.column}'; error rates and the AUC use those rows only (see check_rate)")
+    comparisons = _adjust(comparisons, spec.statistics.correction) if len(comparisons) else comparisons
+    verdicts = _verdicts(spec, comparisons)
+    extra = {name: _frame(rows, columns) for name, (rows, columns) in tables.extra.items()}
+    if tables.tests:
+        extra["tests"] = _frame(tables.tests, TEST_COLUMNS)
+    return Findings(groups=_frame(tables.groups, GROUP_COLUMNS), comparisons=comparisons, verdicts=verdicts,
+                    spread=_frame(tables.spread, SPREAD_COLUMNS), tables=extra, notes=tuple(notes),
+                    primary=primary, rows_used=int(raw.rows.sum()))
+
+
+def _extra(tables: _Tables, name: str, columns: list[str], rows: Any) -> None:
+    tables.extra.setdefault(name, ([], columns))[0].extend(rows if isinstance(rows, list) else [rows])
+
+
+def _score_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
+                    keep: list[np.ndarray], references: dict[str, Reference | None], cutoffs: list[Cutoff],
+                    by_view: dict[str, CellCounts], tables: _Tables, notes: list[str]) -> None:
+    assert spec.score is not None and raw.score is not None
+    weighted = bool(spec.data.weight)
+    confidence = spec.statistics.confidence
+    _extra(tables, "thresholds", THRESHOLD_COLUMNS, [
+        {"view": c.name, "kind": c.kind, "requested": c.requested, "cutoff": c.cutoff, "acted_on": c.acted_on,
+         "population": c.population, "note": c.note} for c in cutoffs])
+    median = next((c for c in cutoffs if c.name == MEDIAN_VIEW), None)
+    if median is not None:
+        counts = view_cells(median_view(raw, median, spec.score.column, spec.adverse), raw, roles, labels, cells,
+                            keep, weighted=weighted, notes=())
+        counts = replace(counts, view="score")
+        groups, comparisons, spread_rows = analyse(spec, counts, metrics=[METRICS["selection_rate"]],
+                                                   references=references, rename={"selection_rate": "scoring_rate"})
+        tables.add(groups, comparisons, spread_rows)
+    hist = {name: take_cells(score_histograms(array, raw, roles, labels), keep) for name, array in
+            (("weights", raw.weights), ("weights_sq", raw.weights_sq), ("rows", raw.rows.astype(np.float64)))}
+    values = raw.score.values
+    if raw.score.exact:
+        score_sum = hist["weights"] * np.append(values, 0.0)
+        score_sq = hist["weights"] * np.append(values * values, 0.0)
+    else:
+        score_sum = take_cells(score_histograms(raw.score_sum, raw, roles, labels), keep)
+        score_sq = take_cells(score_histograms(raw.score_sq, raw, roles, labels), keep)
+    finite = values[np.isfinite(values)]
+    probability = spec.score.probability if spec.score.probability is not None else \
+        bool(finite.size and finite.min() >= 0 and finite.max() <= 1)
+    if spec.outcome is not None and not probability:
+        notes.append(f"score: '{spec.score.column}' is not a probability (its values are not all in [0, 1]), so "
+                     f"calibration is not reported; set score.probability to true if it is one")
+    if not raw.score.exact:
+        notes.append(f"score: '{spec.score.column}' has more than {MAX_EXACT_VALUES:,} distinct values and was "
+                     f"counted in {raw.score.binning.bins:,} equal-width bins split at every cut-off; decisions at "
+                     f"the cut-offs are exact, the AUC is exact to within half its within_bin_share")
+    for columns in sets_of(spec):
+        attribute = INTERSECTION_JOIN.join(columns)
+        labels_, _, unknown = cells.groups_of(columns)
+        reduced = {name: cells.reduce(array, columns) for name, array in hist.items()}
+        groups = ScoreGroups(attribute, labels_, unknown, values, reduced["weights"], reduced["weights_sq"],
+                             reduced["rows"], cells.reduce(score_sum, columns), cells.reduce(score_sq, columns))
+        reference = reference_or_largest(references[attribute], labels_, unknown,
+                                         reduced["weights"].sum(axis=(1, 2)))
+        g, c, t, calibration = distribution_tables(spec, groups, reference, probability=probability)
+        tables.add(g, c)
+        tables.tests.extend(t)
+        if len(calibration):
+            _extra(tables, "calibration", CALIBRATION_COLUMNS, [calibration])
+    for cutoff in cutoffs:
+        if cutoff.name in by_view:
+            _extra(tables, "capacity", CAPACITY_COLUMNS,
+                   capacity_rows(by_view[cutoff.name], confidence, sets_of(spec)))
+    if spec.score.sweep is not None:
+        _sweep(spec, raw, roles, labels, cells, keep, references, tables)
+
+
+def _sweep(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
+           keep: list[np.ndarray], references: dict[str, Reference | None], tables: _Tables) -> None:
+    """Every group metric and comparison at each cut-off of the grid, from the same histogram."""
+    assert spec.score is not None and spec.score.sweep is not None
+    groups: list[pd.DataFrame] = []
+    comparisons: list[pd.DataFrame] = []
+    for threshold in spec.score.sweep.grid():
+        cutoff = Cutoff(f"score ≥ {threshold:g}", "sweep", threshold, threshold, 0, 0)
+        view = View(cutoff.name, "score", spec.adverse, score_mapping(spec.score.column, cutoff, 0, 0, 0), cutoff)
+        counts = view_cells(view, raw, roles, labels, cells, keep, weighted=bool(spec.data.weight), notes=())
+        g, c, _ = analyse(spec, counts, references=references, bootstrap=False)
+        g_frame, c_frame = pd.DataFrame(g), pd.DataFrame(c)
+        g_frame.insert(0, "threshold", threshold)
+        c_frame.insert(0, "threshold", threshold)
+        if len(c_frame):
+            c_frame["p_adjusted"] = stats.adjust_p_values(c_frame["p_value"].to_numpy(dtype=float),
+                                                          spec.statistics.correction)
+        groups.append(g_frame)
+        comparisons.append(c_frame)
+    _extra(tables, "sweep_groups", ["threshold"] + GROUP_COLUMNS, groups)
+    _extra(tables, "sweep_comparisons", ["threshold"] + COMPARISON_COLUMNS[:-1], comparisons)
+
+
+def sets_of(spec: AuditSpec) -> list[tuple[str, ...]]:
+    return [columns for columns, *_ in _attribute_sets(spec)]
+
+
+def _tier_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
+                   keep: list[np.ndarray], references: dict[str, Reference | None], sizes: np.ndarray,
+                   tables: _Tables) -> None:
+    from audit.tiers import analyse_tiers
+
+    tiers = labels.tiers
+    assert tiers is not None
+    settings = spec.statistics
+
+    def tier_table(array: np.ndarray) -> np.ndarray:
+        totals = axis_totals(array, raw, roles, "decision")
+        return take_cells(totals @ tiers.matrix(totals.shape[-1]), keep)[..., :-1]
+
+    rows, weights, weights_sq = (tier_table(a) for a in (raw.rows.astype(np.float64), raw.weights, raw.weights_sq))
+    for columns in sets_of(spec):
+        attribute = INTERSECTION_JOIN.join(columns)
+        labels_, _, unknown = cells.groups_of(columns)
+        reference = reference_or_largest(references[attribute], labels_, unknown, cells.reduce(sizes, columns))
+        result = analyse_tiers(np.rint(cells.reduce(rows, columns)).astype(np.int64), cells.reduce(weights, columns),
+                               cells.reduce(weights_sq, columns), tiers=tiers.tiers, kinds=tiers.kinds,  # type: ignore
+                               ordered=tiers.ordered, attribute=attribute, labels=labels_, unknown=unknown,
+                               reference=reference.index, reference_rule=reference.rule,
+                               confidence=settings.confidence, min_expected=settings.min_expected,
+                               weighted=bool(spec.data.weight))
+        for frame in (result.groups, result.comparisons, result.tests):
+            frame.insert(0, "view", "tiers")
+        tables.add([result.groups], [result.comparisons])
+        tables.tests.append(result.tests)
+
+
+def _override_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
+                       keep: list[np.ndarray], references: dict[str, Reference | None], views: list[View],
+                       tables: _Tables) -> None:
+    recommendation = views[0]
+    final = next(v for v in views if v.name == "final")
+    weighted = bool(spec.data.weight)
+    arrays = [take_cells(pair_states(a, raw, roles, labels, recommendation, final), keep)
+              for a in (raw.rows.astype(np.float64), raw.weights, raw.weights_sq)]
+    counts = CellCounts(attributes=cells.attributes, levels=cells.levels, unknown=cells.unknown,
+                        rows=np.rint(arrays[0]).astype(np.int64), weights=arrays[1], weights_sq=arrays[2],
+                        weighted=weighted, outcome=None, decision=final.decision, rows_read=raw.rows_read,
+                        engine=raw.engine, view="overrides", adverse=spec.adverse)
+    tables.add(*analyse(spec, counts, metrics=list(OVERRIDE_METRICS), references=references))
+    comparisons = _frame(tables.comparisons, COMPARISON_COLUMNS)
+    _extra(tables, "override_effects", EFFECT_COLUMNS, [override_effects(comparisons, recommendation.name)])
+
+
+def _check_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
+                    keep: list[np.ndarray], references: dict[str, Reference | None], tables: _Tables) -> None:
+    checked = labels.checked
+    assert checked is not None
+    flags = np.append(np.array(checked.positive, dtype=int), 0)  # a missing flag counts as not checked
+
+    def states(array: np.ndarray) -> np.ndarray:
+        totals = axis_totals(array, raw, roles, "checked")
+        out = np.zeros(totals.shape[:-1] + (9,))
+        out[..., 0] = totals[..., flags == 0].sum(axis=-1)
+        out[..., 3] = totals[..., flags == 1].sum(axis=-1)
+        return take_cells(out, keep)
+
+    arrays = [states(a) for a in (raw.rows.astype(np.float64), raw.weights, raw.weights_sq)]
+    counts = CellCounts(attributes=cells.attributes, levels=cells.levels, unknown=cells.unknown,
+                        rows=np.rint(arrays[0]).astype(np.int64), weights=arrays[1], weights_sq=arrays[2],
+                        weighted=bool(spec.data.weight), outcome=None, decision=checked, rows_read=raw.rows_read,
+                        engine=raw.engine, view="labels", adverse=False)
+    tables.add(*analyse(spec, counts, metrics=[CHECK_RATE], references=references))
+
+
+CHECK_RATE = MetricDef("check_rate", "check rate (selective labels)", Kind.PROPORTION,
+                       "rows whose outcome was checked / rows", Harm.NONE, False, "the group has no rows",
+                       (3,), (0, 3))
+
+
+def _amount_findings(spec: AuditSpec, amount: RawAmounts, amount_spec: Any, cells: Cells, keep: list[np.ndarray],
+                     references: dict[str, Reference | None], sizes: np.ndarray, tables: _Tables) -> None:
+    from audit.amounts import AmountCounts, analyse_amount
+
+    view = f"amount: {amount.column}"
+    arrays = {name: take_cells(getattr(amount, name), keep)
+              for name in ("rows", "weights", "weights_sq", "sum_wx", "sum_wx2")}
+    for columns in sets_of(spec):
+        attribute = INTERSECTION_JOIN.join(columns)
+        labels_, _, unknown = cells.groups_of(columns)
+        reduced = {name: cells.reduce(array, columns) for name, array in arrays.items()}
+        counts = AmountCounts(column=amount.column, values=amount.histogram.values, exact=amount.histogram.exact,
+                              hist=reduced["weights"][:, :-1], hist_sq=reduced["weights_sq"][:, :-1],
+                              rows=np.rint(reduced["rows"][:, :-1].sum(axis=1)).astype(np.int64),
+                              missing=np.rint(reduced["rows"][:, -1]).astype(np.int64),
+                              sum_w=reduced["weights"][:, :-1].sum(axis=1), sum_wx=reduced["sum_wx"],
+                              sum_wx2=reduced["sum_wx2"], sum_w2=reduced["weights_sq"][:, :-1].sum(axis=1))
+        reference = reference_or_largest(references[attribute], labels_, unknown, cells.reduce(sizes, columns))
+        result = analyse_amount(counts, attribute=attribute, labels=labels_, unknown=unknown,
+                                reference=reference.index, reference_rule=reference.rule,
+                                higher_is=amount_spec.higher_is, quantiles=amount_spec.quantiles,
+                                confidence=spec.statistics.confidence)
+        for frame in (result.groups, result.comparisons):
+            frame.insert(0, "view", view)
+        tables.add([result.groups], [result.comparisons])
