@@ -69,16 +69,23 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
     p = result.provenance
     counts = result.verdict_counts()
     console.print(f"[bold]{result.spec.system.name}[/]")
-    console.print(f"data: {p.data.source} — {p.rows_used:,} of {p.rows_read:,} rows audited "
+    unit = "people (from a table of counts)" if result.spec.data.count_column else "rows"
+    console.print(f"data: {p.data.source} — {p.rows_used:,} of {p.rows_read:,} {unit} audited "
                   f"(sha256 {str(p.data.sha256)[:12]}…)", markup=False)
-    console.print(decision_sentence(result.counts.decision, result.spec.adverse), markup=False)
+    if result.counts is not None:
+        console.print(decision_sentence(result.counts.decision, result.spec.adverse), markup=False)
+    views = result.spec.view_names()
+    if len(views) > 1:
+        console.print(f"views: {', '.join(views)}", markup=False)
     for index, rule in enumerate(result.spec.policy):
         rows = result.verdicts[result.verdicts["rule_index"] == index]
         table = Table(title=f"rule: {rule.describe()}", title_justify="left", show_lines=False)
-        for column in ("attribute", "group", "reference", rule.bound, "CI", "n", "adj. p", "verdict"):
+        many = rows["view"].nunique() > 1
+        for column in (("view",) if many else ()) + ("attribute", "group", "reference", rule.bound, "CI", "n",
+                                                     "adj. p", "verdict"):
             table.add_column(column, justify="right" if column in (rule.bound, "n", "adj. p") else "left")
         for r in rows.to_dict(orient="records"):
-            table.add_row(r["attribute"], r["group"], r["reference"], number(r["estimate"]),
+            table.add_row(*((r["view"],) if many else ()), r["attribute"], r["group"], r["reference"], number(r["estimate"]),
                           interval(r["ci_low"], r["ci_high"]).replace(" to ", "–"), f"{r['n']:,}", number(r["p_adjusted"], 2),
                           f"[{COLOUR[r['verdict']]}]{r['verdict']}[/]")
         console.print(table)

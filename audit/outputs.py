@@ -31,27 +31,71 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
              f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
              f"{counts['inconclusive']} inconclusive){' — strict mode: inconclusive counts as fail' if strict else ''}",
              "",
-             f"- Data: `{p.data.source}`; {p.rows_used:,} of {p.rows_read:,} rows audited; SHA-256 `{p.data.sha256}`",
-             f"- {decision_sentence(result.counts.decision, result.spec.adverse)}",
+             f"- Data: `{p.data.source}`; {p.rows_used:,} of {p.rows_read:,} {_unit(result)} audited; "
+             f"SHA-256 `{p.data.sha256}`",
+             *([f"- {decision_sentence(result.counts.decision, result.spec.adverse)}"] if result.counts else []),
+             f"- Decision views: {', '.join(result.spec.view_names())}",
              f"- Confidence {result.spec.statistics.confidence:.0%}; correction {result.spec.statistics.correction}; "
              f"minimum group size {result.spec.statistics.min_group_size}",
              f"- Toolkit {p.toolkit_version}; spec SHA-256 `{p.spec_sha256[:16]}…`; seed {p.seed}", ""]
     for rule, rows in _rows_by_rule(result):
         lines += [f"## Rule: {rule}", "",
-                  "| attribute | group | reference | estimate | CI | n | ref n | adj. p | verdict | why |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| view | attribute | group | reference | estimate | CI | n | ref n | adj. p | verdict | why |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             why = r["reason"]
             side = direction(r["disadvantaged"], r["metric"], result.spec.adverse)
-            lines.append(f"| {r['attribute']} | {r['group']} | {r['reference']} | {number(r['estimate'])} | "
+            lines.append(f"| {r['view']} | {r['attribute']} | {r['group']} | {r['reference']} | {number(r['estimate'])} | "
                          f"{interval(r['ci_low'], r['ci_high'])} | {r['n']:,} | {r['reference_n']:,} | "
                          f"{number(r['p_adjusted'], 2)} | **{r['verdict']}** | {why}{'; ' + side if side else ''} |")
         lines.append("")
     if not result.spec.policy:
         lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
+    lines += _extra_sections(result)
     if result.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
     return "\n".join(lines)
+
+
+def _unit(result: AuditResult) -> str:
+    return "people (from a table of counts)" if result.spec.data.count_column else "rows"
+
+
+def _extra_sections(result: AuditResult) -> list[str]:
+    """Short sections for thresholds, capacity, omnibus tests, overrides and proxies, when the audit has them."""
+    lines: list[str] = []
+    thresholds = result.table("thresholds")
+    if len(thresholds):
+        lines += ["## Score thresholds", "", "| view | cut-off | acted on | of | note |", "|---|---|---|---|---|"]
+        lines += [f"| {r['view']} | {number(r['cutoff'])} | {r['acted_on']:,} | {r['population']:,} | {r['note']} |"
+                  for r in thresholds.to_dict(orient="records")]
+        lines.append("")
+    tests = result.table("tests")
+    if len(tests):
+        lines += ["## Distribution tests", "", "| view | attribute | test | group | reference | statistic | p | effect |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in tests.to_dict(orient="records"):
+            lines.append(f"| {r['view']} | {r['attribute']} | {r['test']} | {r['group'] or ''} | "
+                         f"{r['reference'] or ''} | {number(r['statistic'])} | {number(r['p_value'], 2)} | "
+                         f"{number(r['effect'])} {r['effect_name'] or ''} |")
+        lines.append("")
+    effects = result.table("override_effects")
+    if len(effects):
+        lines += ["## Human overrides: effect on each disparity", "",
+                  "| attribute | group | metric | recommendation ratio | final ratio | effect |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['attribute']} | {r['group']} | {r['metric']} | {number(r['recommendation_ratio'])} | "
+                  f"{number(r['final_ratio'])} | {r['effect']} |" for r in effects.to_dict(orient="records")]
+        lines.append("")
+    proxies = result.table("proxies")
+    if len(proxies):
+        flagged = proxies[proxies["flagged"] == True]  # noqa: E712 - a pandas mask
+        lines += ["## Proxies", "", f"{len(flagged)} column(s) reveal a protected attribute at or above the "
+                                    f"threshold {number(result.spec.proxies.threshold)}:"  # type: ignore[union-attr]
+                  if len(flagged) else "No column reveals a protected attribute above the threshold.", ""]
+        lines += [f"- `{r['column']}` → {r['protected']}: {r['measure']} {number(r['strength'])}"
+                  for r in flagged.to_dict(orient="records")]
+        lines.append("")
+    return lines
 
 
 def junit_xml(result: AuditResult, *, strict: bool = False) -> str:
@@ -67,8 +111,9 @@ def junit_xml(result: AuditResult, *, strict: bool = False) -> str:
         suite = ET.SubElement(suites, "testsuite", name=rule, tests=str(len(rows)), failures=str(failures),
                               errors="0", skipped=str(skipped))
         for r in rows:
+            view = f" [{r['view']}]" if len(result.spec.view_names()) > 1 else ""
             case = ET.SubElement(suite, "testcase", classname=f"{rule} · {r['attribute']}",
-                                 name=f"{r['attribute']} = {r['group']} vs {r['reference']}")
+                                 name=f"{r['attribute']} = {r['group']} vs {r['reference']}{view}")
             message = (f"{r['reason']} (n = {r['n']}, reference n = {r['reference_n']}, adjusted p = "
                        f"{number(r['p_adjusted'], 2)})")
             if r["verdict"] == "fail" or (strict and r["verdict"] == "inconclusive"):

@@ -27,11 +27,10 @@ def interval(low: Any, high: Any) -> str:
 
 
 def direction(disadvantaged: Any, metric: str, adverse: bool) -> str:
-    """Who the difference works against, in words."""
+    """Who the difference works against, in words (empty when the metric has no direction)."""
     if disadvantaged is None or (isinstance(disadvantaged, float) and math.isnan(disadvantaged)):
         return ""
-    worse = METRICS[metric].worse_when(adverse=adverse)
-    if worse is None:
+    if metric in METRICS and METRICS[metric].worse_when(adverse=adverse) is None:
         return ""
     if disadvantaged:
         return "worse for this group" + (" (the decision is adverse)" if adverse else "")
