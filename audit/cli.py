@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from audit.errors import AuditError, DataError, Problem, ReasonCode
-from audit.metrics import METRICS
+from audit.metrics import EXTRA_METRICS, METRICS
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COLOUR = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
@@ -189,7 +189,14 @@ def metrics() -> None:
     for m in METRICS.values():
         worse = f"{m.worse_when(adverse=False) or '-'} / {m.worse_when(adverse=True) or '-'}"
         table.add_row(m.name, m.full_name, m.formula, worse, m.undefined_when)
-    _console().print(table)
+    console = _console()
+    console.print(table)
+    extra = Table("name", "full name", "definition", "needs", title="beyond yes/no (scores, tiers, overrides, "
+                  "amounts, selective labels)", title_justify="left")
+    for e in EXTRA_METRICS.values():
+        name = {"tiers": f"{e.name}:TIER", "amount": f"{e.name}:COLUMN"}.get(e.needs, e.name)
+        extra.add_row("qNN:COLUMN" if e.name == "quantile" else name, e.full_name, e.definition, e.needs)
+    console.print(extra)
 
 
 if __name__ == "__main__":  # pragma: no cover

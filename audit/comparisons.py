@@ -76,33 +76,61 @@ def choose_reference(groups: GroupCounts, values: MetricValues, rule: ReferenceR
 def compare(groups: GroupCounts, values: MetricValues, reference: Reference, *, adverse: bool,
             confidence: float, min_expected: float, weighted: bool) -> list[dict[str, Any]]:
     """One row per known, non-reference group comparing it with the reference."""
+    columns = compare_blocks(groups.attribute, groups.labels, groups.unknown, values, [reference], adverse=adverse,
+                             confidence=confidence, min_expected=min_expected, weighted=weighted)
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*columns.values())]
+
+
+def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool, ...], values: MetricValues,
+                   references: list[Reference], *, adverse: bool, confidence: float, min_expected: float,
+                   weighted: bool) -> dict[str, list[Any]]:
+    """Comparison columns for one or more stacked blocks of the same groups (one block per threshold).
+
+    ``values`` holds ``len(references) × len(labels)`` entries, block by block;
+    each block is compared with its own reference. Every number is computed
+    element by element, so a block gives exactly what it would give alone.
+    """
     metric = values.metric
-    r = reference.index
-    known = ~np.array(groups.unknown)
-    best = np.nanmax(np.where(known & values.defined, values.value, np.nan)) if (known & values.defined).any() \
-        else np.nan
-    favourable = 1.0 - values.value if adverse else values.value
-    best_favourable = np.nanmax(np.where(known, favourable, np.nan)) if (known & values.defined).any() else np.nan
+    size, blocks = len(labels), len(references)
+    known = np.tile(~np.array(unknown, dtype=bool), blocks)
+    defined = values.defined
+    value = values.value
+    favourable = 1.0 - value if adverse else value
+    usable = (known & defined).reshape(blocks, size)
+    with np.errstate(invalid="ignore"):
+        best = np.where(usable.any(axis=1), np.nanmax(np.where(usable, value.reshape(blocks, size), np.nan), axis=1,
+                                                      initial=-np.inf), np.nan)
+        best_favourable = np.where(usable.any(axis=1), np.nanmax(
+            np.where(known.reshape(blocks, size), favourable.reshape(blocks, size), np.nan), axis=1,
+            initial=-np.inf), np.nan)
     worse = metric.worse_when(adverse=adverse)
-    others = [g for g in range(len(groups.labels)) if g != r and known[g]]
-    if not others:
-        return []
-    idx = np.array(others)
-    v, v_ref = values.value[idx], values.value[r]
+    idx_list, ref_list, block_list = [], [], []
+    for b, reference in enumerate(references):
+        for g in range(size):
+            if g != reference.index and known[b * size + g]:
+                idx_list.append(b * size + g)
+                ref_list.append(b * size + reference.index)
+                block_list.append(b)
+    empty: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+    if not idx_list:
+        return empty
+    idx, ref, block = np.array(idx_list), np.array(ref_list), np.array(block_list)
+    v, v_ref = value[idx], value[ref]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(v_ref > 0, v / v_ref, np.nan)
         difference = v - v_ref
     if metric.kind is Kind.DERIVED:
         reps = values.replicates
         with np.errstate(divide="ignore", invalid="ignore"):
-            rep_ratio = np.where(reps[:, [r]] > 0, reps[:, idx] / reps[:, [r]], np.nan)
+            rep_ratio = np.where(reps[:, ref] > 0, reps[:, idx] / reps[:, ref], np.nan)
         ratio_low, ratio_high = stats.percentile_interval(rep_ratio, confidence, axis=0)
-        diff_low, diff_high = stats.percentile_interval(reps[:, idx] - reps[:, [r]], confidence, axis=0)
+        diff_low, diff_high = stats.percentile_interval(reps[:, idx] - reps[:, ref], confidence, axis=0)
         test = np.array(["none"] * len(idx), dtype=object)
         statistic = p_value = np.full(len(idx), np.nan)
     else:
         x1, n1 = values.successes[idx], values.trials[idx]
-        x2, n2 = values.successes[r], values.trials[r]
+        x2, n2 = values.successes[ref], values.trials[ref]
         ratio_low, ratio_high = stats.katz_ratio_interval(x1, n1, x2, n2, confidence)
         diff_low, diff_high = stats.newcombe_difference_interval(x1, n1, x2, n2, confidence)
         if weighted:
@@ -111,31 +139,45 @@ def compare(groups: GroupCounts, values: MetricValues, reference: Reference, *, 
         else:
             result = stats.compare_proportions(x1, n1, x2, n2, min_expected=min_expected)
             test, statistic, p_value = result.test, result.statistic, result.p_value
-    rows = []
-    for j, g in enumerate(others):
-        defined = bool(values.defined[g] and values.defined[r])
+    both = defined[idx] & defined[ref]
+    reasons = []
+    disadvantaged: list[bool | None] = []
+    four_fifths: list[bool | None] = []
+    for j, (g, r) in enumerate(zip(idx, ref)):
         reason = values.reason[g] or (f"reference group: {values.reason[r]}" if values.reason[r] else "")
-        if defined and not np.isfinite(ratio[j]) and not reason:
+        if both[j] and not np.isfinite(ratio[j]) and not reason:
             reason = "reference value is 0: ratio undefined"
-        disadvantaged = None
-        if defined and worse is not None and v[j] != v_ref:
-            disadvantaged = bool(v[j] > v_ref) if worse == "higher" else bool(v[j] < v_ref)
-        four_fifths = None
-        if metric.name == "selection_rate" and values.defined[g] and best_favourable > 0:
-            four_fifths = bool(favourable[g] / best_favourable < FOUR_FIFTHS)
-        rows.append({
-            "attribute": groups.attribute, "group": groups.labels[g], "reference": reference.label,
-            "reference_rule": reference.rule, "metric": metric.name,
-            "value": v[j], "reference_value": v_ref, "n": int(values.n[g]), "reference_n": int(values.n[r]),
-            "ratio": ratio[j], "ratio_ci_low": ratio_low[j], "ratio_ci_high": ratio_high[j],
-            "difference": difference[j], "difference_ci_low": diff_low[j],
-            "difference_ci_high": diff_high[j], "test": str(test[j]), "statistic": statistic[j],
-            "p_value": p_value[j], "p_adjusted": np.nan,
-            "impact_ratio": v[j] / best if best and best > 0 and values.defined[g] else np.nan,
-            "four_fifths_flag": four_fifths, "disadvantaged": disadvantaged,
-            "status": "ok" if defined and not reason else "undefined", "reason": reason,
-        })
-    return rows
+        reasons.append(reason)
+        side = None
+        if both[j] and worse is not None and v[j] != v_ref[j]:
+            side = bool(v[j] > v_ref[j]) if worse == "higher" else bool(v[j] < v_ref[j])
+        disadvantaged.append(side)
+        flag = None
+        if metric.name == "selection_rate" and defined[g] and best_favourable[block[j]] > 0:
+            flag = bool(favourable[g] / best_favourable[block[j]] < FOUR_FIFTHS)
+        four_fifths.append(flag)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        impact = np.where(defined[idx] & (best[block] > 0), v / best[block], np.nan)
+    n = values.n.astype(np.int64)
+    return {
+        "attribute": [attribute] * len(idx), "group": [labels[g % size] for g in idx],
+        "reference": [references[b].label for b in block], "reference_rule": [references[b].rule for b in block],
+        "metric": [metric.name] * len(idx), "value": list(v), "reference_value": list(v_ref),
+        "n": [int(x) for x in n[idx]], "reference_n": [int(x) for x in n[ref]], "ratio": list(ratio),
+        "ratio_ci_low": list(ratio_low), "ratio_ci_high": list(ratio_high), "difference": list(difference),
+        "difference_ci_low": list(diff_low), "difference_ci_high": list(diff_high),
+        "test": [str(t) for t in test], "statistic": list(statistic), "p_value": list(p_value),
+        "p_adjusted": [np.nan] * len(idx), "impact_ratio": list(impact), "four_fifths_flag": four_fifths,
+        "disadvantaged": disadvantaged,
+        "status": ["ok" if ok and not reason else "undefined" for ok, reason in zip(both, reasons)],
+        "reason": reasons,
+    }
+
+
+_COLUMNS = ("attribute", "group", "reference", "reference_rule", "metric", "value", "reference_value", "n",
+            "reference_n", "ratio", "ratio_ci_low", "ratio_ci_high", "difference", "difference_ci_low",
+            "difference_ci_high", "test", "statistic", "p_value", "p_adjusted", "impact_ratio", "four_fifths_flag",
+            "disadvantaged", "status", "reason")
 
 
 def spread(groups: GroupCounts, values: MetricValues) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from audit.labels import format_label
 CHUNK_ROWS = 1 << 16
 SMALL_RANGE = 4096
 MAX_EXACT_VALUES = 10_000
+DENSE_RANGE = 16_384
 HISTOGRAM_BINS = 4096
 LABEL_LIMIT = 1000
 
@@ -44,7 +45,8 @@ class Binning:
     has too many distinct values and is cut into ``bins`` equal-width bins
     from ``low`` (width ``width``), each split again at every value in
     ``splits`` (the cut-offs that must be exact: thresholds, top-k scores, the
-    median, whose exact value is kept in ``median``). A bin is then named by the code ``u * (len(splits) + 1) + s``
+    median, whose exact value is kept in ``median``). ``decimal`` allows the
+    fast path for exact values with few decimals (see ``_NumericEncoder``). A bin is then named by the code ``u * (len(splits) + 1) + s``
     where ``u`` is its equal-width index and ``s`` the number of splits at or
     below the value; codes increase with the value.
     """
@@ -55,6 +57,7 @@ class Binning:
     bins: int = 0
     splits: tuple[float, ...] = ()
     median: float | None = None
+    decimal: bool = True
 
     def lower_edges(self, codes: np.ndarray) -> np.ndarray:
         """The smallest value a binned code can hold (its lower edge)."""
@@ -219,6 +222,11 @@ class _Encoder:
     def sort_keys(self) -> list[Any]:
         return [label_order(label) for label in self.labels]
 
+    @property
+    def fixed(self) -> bool:
+        """Whether codes are the same in every chunk (categories, small integer ranges)."""
+        return self._mode != "generic"
+
     def encode(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Local codes in ``[0, size)`` (``size - 1`` = missing) and their global codes (-1 = missing).
 
@@ -270,18 +278,25 @@ class _NumericEncoder:
         self._sorted = np.empty(0, dtype=np.float64)
         self._order = np.empty(0, dtype=np.int64)
         self._offset: int | None = None
-        if binning.exact:
-            finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-            if finite.size and (values.dtype.kind in "iu" or np.all(np.mod(finite, 1) == 0)):
-                low, high = int(finite.min()), int(finite.max())
-                if high - low < SMALL_RANGE:
-                    self._offset = low
-                    self._keys = np.arange(low, high + 1, dtype=np.float64)
-                    self._identity = np.append(np.arange(high - low + 1), -1)
+        self._scale = 1.0
+        scale = _decimal_scale(values) if binning.exact and binning.decimal and values.size else None
+        if scale is not None:
+            low = float(np.nanmin(values)) if values.dtype.kind == "f" else float(values.min())
+            high = float(np.nanmax(values)) if values.dtype.kind == "f" else float(values.max())
+            if np.isfinite(low) and np.isfinite(high):
+                low_code, high_code = int(np.rint(low * scale)), int(np.rint(high * scale))
+                if high_code - low_code < DENSE_RANGE:
+                    self._offset, self._scale = low_code, scale
+                    self._keys = np.arange(low_code, high_code + 1, dtype=np.float64) / scale
+                    self._identity = np.append(np.arange(high_code - low_code + 1), -1)
 
     @property
     def labels(self) -> list[str]:
         return [repr(float(k)) for k in self._keys]
+
+    @property
+    def fixed(self) -> bool:
+        return self._offset is not None
 
     def sort_keys(self) -> list[Any]:
         return list(self._keys)
@@ -304,7 +319,11 @@ class _NumericEncoder:
             chunk = self._values[start:stop]
             size = len(self._keys) + 1
             if chunk.dtype.kind == "f":
-                codes = np.where(np.isnan(chunk), size - 1, np.nan_to_num(chunk) - self._offset).astype(np.int64)
+                missing = np.isnan(chunk)
+                scaled = np.rint(np.where(missing, 0.0, chunk) * self._scale)
+                if not ((scaled / self._scale == chunk) | missing).all():
+                    raise NotDecimal(self.column)  # the sample's decimals do not hold for every value
+                codes = np.where(missing, size - 1, scaled - self._offset).astype(np.int64)
             else:
                 codes = chunk.astype(np.int64) - self._offset
             return codes, self._identity
@@ -330,10 +349,29 @@ class _NumericEncoder:
         return codes, to_global
 
 
+def _decimal_scale(values: np.ndarray) -> float | None:
+    """10**d when the first values look like numbers with at most d (≤ 6) decimals, else None.
+
+    Only a hint from a sample: the caller checks every value before relying on it.
+    """
+    if values.dtype.kind in "iu":
+        return 1.0
+    sample = values[:1024]
+    sample = sample[np.isfinite(sample)]
+    if not sample.size:
+        return None
+    for digits in range(7):
+        scale = 10.0 ** digits
+        if np.array_equal(np.rint(sample * scale) / scale, sample):
+            return scale
+    return None
+
+
 class _NoAxis:
     """Stand-in for an absent label column: every row is in the missing slot."""
 
     labels: list[str] = []
+    fixed = True
 
     def sort_keys(self) -> list[Any]:
         return []
@@ -348,6 +386,14 @@ class _TooMany(Exception):
         self.column, self.limit = column, limit
 
 
+class NotDecimal(Exception):
+    """A float column whose first values looked like few-decimal numbers, but not all are; count it generically."""
+
+    def __init__(self, column: str) -> None:
+        super().__init__(column)
+        self.column = column
+
+
 class TooManyValues(Exception):
     """A numeric column has more distinct values than an exact histogram holds; count it binned."""
 
@@ -358,12 +404,20 @@ class TooManyValues(Exception):
 
 @dataclass
 class _Table:
-    """Sparse pieces of one count table, gathered chunk by chunk."""
+    """One count table, gathered chunk by chunk.
+
+    When every axis has fixed codes (categories, small integer ranges), each
+    chunk's ``bincount`` is added straight into one dense array; otherwise the
+    chunk's non-zero entries are kept with their global codes and summed at the end.
+    """
 
     keys: list[np.ndarray] = field(default_factory=list)
     sums: list[list[np.ndarray]] = field(default_factory=list)
+    dense: list[np.ndarray | None] | None = None
+    maps: list[np.ndarray] | None = None
 
-    def add(self, encoded: list[tuple[np.ndarray, np.ndarray]], weights: list[np.ndarray | None]) -> None:
+    def add(self, encoded: list[tuple[np.ndarray, np.ndarray]], weights: list[np.ndarray | None],
+            fixed: bool = False) -> None:
         """Count one chunk: ``weights[0]`` weighs the rows (None: 1 per row), the others are summed."""
         sizes = [len(g) for _, g in encoded]
         index = np.array(encoded[0][0], dtype=np.intp)
@@ -371,6 +425,16 @@ class _Table:
             index *= size
             index += codes
         total = int(np.prod(sizes))
+        if fixed:
+            if self.dense is None:
+                self.dense = [None] * len(weights)
+                self.maps = [g for _, g in encoded]
+            for i, w in enumerate(weights):
+                if i > 0 and w is None:
+                    continue  # without weights the weight sums equal the row counts
+                counts = np.bincount(index, weights=w, minlength=total)
+                self.dense[i] = counts if self.dense[i] is None else self.dense[i] + counts
+            return
         rows = np.bincount(index, weights=weights[0], minlength=total)
         nonzero = np.flatnonzero(rows)
         local = np.unravel_index(nonzero, sizes)
@@ -381,9 +445,26 @@ class _Table:
                         else np.bincount(index, weights=w, minlength=total)[nonzero])
         self.sums.append(sums)
 
+    def finish(self) -> None:
+        """Turn the dense accumulation (if any) into the sparse pieces the assembly reads."""
+        if self.dense is None or self.dense[0] is None:
+            return
+        assert self.maps is not None
+        rows = self.dense[0]
+        nonzero = np.flatnonzero(rows)
+        local = np.unravel_index(nonzero, [len(g) for g in self.maps])
+        self.keys.append(np.stack([g[c] for g, c in zip(self.maps, local)]))
+        self.sums.append([rows[nonzero]] + [(d if d is not None else rows)[nonzero].astype(np.float64)
+                                            for d in self.dense[1:]])
+        self.dense = None
+
 
 def _numeric(frame: pd.DataFrame, column: str) -> np.ndarray:
-    return frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+    """A numeric column as numpy: plain integers as they are (no copy), anything else as float64 with NaN."""
+    series = frame[column]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu":
+        return series.to_numpy()
+    return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
 def _count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
@@ -402,6 +483,8 @@ def _count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
     counts = frame[plan.count].to_numpy(dtype=np.float64) if plan.count else None
     main, amount_tables = _Table(), [_Table() for _ in amounts]
     main_axes = protected + label_axes + ([score] if score else [])
+    main_fixed = all(e.fixed for e in main_axes)
+    amount_fixed = [all(e.fixed for e in protected) and a.fixed for a in amounts]
     for start in range(0, n, CHUNK_ROWS):
         stop = min(start + CHUNK_ROWS, n)
         try:
@@ -419,26 +502,31 @@ def _count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
             s = np.nan_to_num(score_values[start:stop])
             base = ww if ww is not None else np.ones(stop - start)
             sums += [base * s, base * s * s]
-        main.add(encoded, sums)
-        for encoder, table, values in zip(amounts, amount_tables, amount_values):
+        main.add(encoded, sums, main_fixed)
+        for encoder, table, values, fixed in zip(amounts, amount_tables, amount_values, amount_fixed):
             x = np.nan_to_num(values[start:stop])
             base = ww if ww is not None else np.ones(stop - start)
-            table.add(cells + [encoder.encode(start, stop)], [rw, ww, ww2, base * x, base * x * x])
+            table.add(cells + [encoder.encode(start, stop)], [rw, ww, ww2, base * x, base * x * x], fixed)
+    for table in [main] + amount_tables:
+        table.finish()
     rows_read = int(counts.sum()) if counts is not None else n
     return _assemble(plan, main_axes, main, [(e, t) for e, t in zip(amounts, amount_tables)],
                      rows_read=rows_read, engine="pandas")
 
 
 def _dense(shape: list[int], keys: list[np.ndarray], sums: list[list[np.ndarray]], count: int) -> list[np.ndarray]:
-    """Dense arrays (slot -1 = missing) from the sparse pieces of a table."""
-    arrays = [np.zeros(shape, dtype=np.int64)] + [np.zeros(shape, dtype=np.float64) for _ in range(count - 1)]
-    if keys:
-        key = np.concatenate(keys, axis=1)
-        key = np.where(key < 0, np.array(shape)[:, None] - 1, key)
-        index = tuple(key)
-        for i, array in enumerate(arrays):
-            values = np.concatenate([p[i] for p in sums])
-            np.add.at(array, index, np.rint(values).astype(np.int64) if i == 0 else values)
+    """Dense arrays (slot -1 = missing) from the sparse pieces of a table, summed with ``bincount``."""
+    size = int(np.prod(shape))
+    if not keys:
+        return [np.zeros(shape, dtype=np.int64)] + [np.zeros(shape, dtype=np.float64) for _ in range(count - 1)]
+    key = np.concatenate(keys, axis=1)
+    key = np.where(key < 0, np.array(shape)[:, None] - 1, key)
+    flat = np.ravel_multi_index(tuple(key), shape)
+    arrays = []
+    for i in range(count):
+        values = np.concatenate([p[i] for p in sums]).astype(np.float64)
+        total = np.bincount(flat, weights=values, minlength=size).reshape(shape)
+        arrays.append(np.rint(total).astype(np.int64) if i == 0 else total)
     return arrays
 
 
@@ -453,12 +541,13 @@ def _assemble(plan: CountPlan, axes: list[Any], main: _Table,
     takes: list[np.ndarray] = []
     for axis, encoder in enumerate(axes):
         keys = encoder.sort_keys()
+        names = encoder.labels
         order = sorted(range(len(keys)), key=lambda i: keys[i])
         other = tuple(a for a in range(len(shape)) if a != axis)
         used = arrays[0].sum(axis=other) > 0
         order = [i for i in order if used[i]]
         takes.append(np.array(order + [len(keys)], dtype=np.int64))
-        kept_labels.append([encoder.labels[i] for i in order])
+        kept_labels.append([names[i] for i in order])
     for axis, take in enumerate(takes):
         arrays = [np.take(a, take, axis=axis) for a in arrays]
     for axis in range(k):
@@ -676,7 +765,11 @@ def count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
     Raises :class:`TooManyValues` when a numeric column planned as exact has
     more than ``MAX_EXACT_VALUES`` distinct values; the caller bins it and counts again.
     """
-    return _count_pandas(frame, plan)
+    while True:
+        try:
+            return _count_pandas(frame, plan)
+        except NotDecimal as error:
+            plan = with_binning(plan, error.column, Binning(exact=True, decimal=False))
 
 
 def count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:

@@ -247,25 +247,12 @@ def _score_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], lab
 
 def _sweep(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
            keep: list[np.ndarray], references: dict[str, Reference | None], tables: _Tables) -> None:
-    """Every group metric and comparison at each cut-off of the grid, from the same histogram."""
-    assert spec.score is not None and spec.score.sweep is not None
-    groups: list[pd.DataFrame] = []
-    comparisons: list[pd.DataFrame] = []
-    for threshold in spec.score.sweep.grid():
-        cutoff = Cutoff(f"score ≥ {threshold:g}", "sweep", threshold, threshold, 0, 0)
-        view = View(cutoff.name, "score", spec.adverse, score_mapping(spec.score.column, cutoff, 0, 0, 0), cutoff)
-        counts = view_cells(view, raw, roles, labels, cells, keep, weighted=bool(spec.data.weight), notes=())
-        g, c, _ = analyse(spec, counts, references=references, bootstrap=False)
-        g_frame, c_frame = pd.DataFrame(g), pd.DataFrame(c)
-        g_frame.insert(0, "threshold", threshold)
-        c_frame.insert(0, "threshold", threshold)
-        if len(c_frame):
-            c_frame["p_adjusted"] = stats.adjust_p_values(c_frame["p_value"].to_numpy(dtype=float),
-                                                          spec.statistics.correction)
-        groups.append(g_frame)
-        comparisons.append(c_frame)
-    _extra(tables, "sweep_groups", ["threshold"] + GROUP_COLUMNS, groups)
-    _extra(tables, "sweep_comparisons", ["threshold"] + COMPARISON_COLUMNS[:-1], comparisons)
+    """Every group metric and comparison at each cut-off of the grid (see :mod:`audit.sweep`)."""
+    from audit.sweep import sweep_tables
+
+    groups, comparisons = sweep_tables(spec, raw, roles, labels, cells, keep, references)
+    _extra(tables, "sweep_groups", ["threshold"] + GROUP_COLUMNS, [groups])
+    _extra(tables, "sweep_comparisons", ["threshold"] + COMPARISON_COLUMNS[:-1], [comparisons])
 
 
 def sets_of(spec: AuditSpec) -> list[tuple[str, ...]]:

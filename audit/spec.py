@@ -181,7 +181,8 @@ class SweepSpec(_Model):
         return self
 
     def grid(self) -> tuple[float, ...]:
-        return tuple(float(x) for x in np.linspace(self.start, self.stop, self.steps))
+        """The cut-offs, evenly spaced and rounded to 12 significant digits (0.45, not 0.45000000000000007)."""
+        return tuple(float(f"{x:.12g}") for x in np.linspace(self.start, self.stop, self.steps))
 
 
 class ScoreSpec(_Model):

@@ -196,3 +196,33 @@ def axis_totals(array: np.ndarray, raw: RawCounts, roles: tuple[str, ...], role:
     k = len(raw.levels)
     axis = k + roles.index(role)
     return array.sum(axis=tuple(a for a in range(k, array.ndim) if a != axis))
+
+
+def project_cutoffs(array: np.ndarray, raw: RawCounts, roles: tuple[str, ...], labels: Labels,
+                    cutoffs: np.ndarray) -> np.ndarray:
+    """Like :func:`project` for many score cut-offs at once: (cells..., cut-offs, 9 states)."""
+    assert raw.score is not None
+    k = len(raw.levels)
+    axes = roles + ("score",)
+    letters = {role: _LETTERS[i] for i, role in enumerate(axes)}
+    sizes = {role: array.shape[k + i] for i, role in enumerate(axes)}
+    positive = raw.score.values[:, None] >= cutoffs[None, :]
+    tensor = np.zeros((sizes["score"], cutoffs.size, 3))
+    tensor[:-1, :, 1] = positive
+    tensor[:-1, :, 0] = ~positive
+    tensor[-1, :, 2] = 1.0
+    operands: list[np.ndarray] = [array]
+    subscripts = ["..." + "".join(letters[r] for r in axes)]
+    truth = _outcome_tensor(labels, sizes)
+    if truth is not None:
+        operands.append(truth[0])
+        subscripts.append("".join(letters["outcome"] if ch == "o" else letters["checked"] if ch == "c" else "y"
+                                  for ch in truth[1]))
+    operands.append(tensor)
+    subscripts.append(letters["score"] + "Tz")
+    result = np.einsum(",".join(subscripts) + "->..." + ("Tyz" if truth is not None else "Tz"), *operands)
+    if truth is None:
+        states = np.zeros(result.shape[:-1] + (3, 3))
+        states[..., 2, :] = result
+        result = states
+    return result.reshape(result.shape[:k + 1] + (N_STATES,))

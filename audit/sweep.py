@@ -1,0 +1,108 @@
+"""The threshold sweep: every group metric and comparison at each cut-off of a grid, in one vectorised step.
+
+The score histogram gives, for every cut-off at once, each cell's nine state
+counts (:func:`audit.views.project_cutoffs`). The groups of every cut-off are
+stacked into one long array and go through the same metric and comparison
+code as a plain audit (:func:`audit.rates.compute_metric`,
+:func:`audit.comparisons.compare_blocks`), element by element, so the value
+at any cut-off of the grid equals a plain audit at that cut-off exactly. Only
+the bootstrap intervals of balanced accuracy and F1 are left out (undefined):
+they would cost a resampling per cut-off.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audit import stats
+from audit.binary import _attribute_sets
+from audit.cells import Cells, GroupCounts, Labels, take_cells
+from audit.comparisons import Reference, choose_reference, compare_blocks
+from audit.counts import RawCounts
+from audit.metrics import Kind, get_metric
+from audit.rates import MetricValues, compute_metric
+from audit.result import COMPARISON_COLUMNS, GROUP_COLUMNS
+from audit.spec import INTERSECTION_JOIN, AuditSpec
+from audit.views import project_cutoffs
+
+
+def _view(threshold: float) -> str:
+    return f"score ≥ {threshold:g}"
+
+
+def _slice(values: MetricValues, block: int, size: int) -> MetricValues:
+    part = slice(block * size, (block + 1) * size)
+    return MetricValues(values.metric, values.value[part], values.ci_low[part], values.ci_high[part],
+                        values.n[part], values.numerator[part], values.denominator[part], values.successes[part],
+                        values.trials[part], values.reason[part])
+
+
+def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
+                 keep: list[np.ndarray], references: dict[str, Reference | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Group and comparison tables of the sweep, with a ``threshold`` column; p-values adjusted per cut-off."""
+    assert spec.score is not None and spec.score.sweep is not None
+    settings = spec.statistics
+    grid = np.array(spec.score.sweep.grid())
+    blocks = grid.size
+    arrays = [take_cells(project_cutoffs(a, raw, roles, labels, grid), keep)
+              for a in (raw.rows.astype(np.float64), raw.weights, raw.weights_sq)]
+    metrics = [get_metric(name) for name in spec.metric_names()]
+    group_parts: list[pd.DataFrame] = []
+    comparison_parts: list[pd.DataFrame] = []
+    for columns, _, rule, _ in _attribute_sets(spec):
+        attribute = INTERSECTION_JOIN.join(columns)
+        labels_, parts, unknown = cells.groups_of(columns)
+        size = len(labels_)
+        reduced = [np.swapaxes(cells.reduce(a, columns), 0, 1).reshape(blocks * size, -1) for a in arrays]
+        stacked = GroupCounts(attribute, tuple(columns), labels_ * blocks, parts * blocks, unknown * blocks,
+                              np.rint(reduced[0]).astype(np.int64), reduced[1], reduced[2])
+        nan_draws = np.full((2, blocks * size, 4), np.nan)
+        threshold = np.repeat(grid, size)
+        for metric in metrics:
+            values = compute_metric(metric, stacked, confidence=settings.confidence, draws=lambda: nan_draws)
+            group_parts.append(pd.DataFrame({
+                "threshold": threshold, "view": [_view(t) for t in threshold], "attribute": attribute,
+                "group": list(stacked.labels), "metric": metric.name, "value": values.value,
+                "ci_low": values.ci_low, "ci_high": values.ci_high, "n": values.n.astype(np.int64),
+                "numerator": values.numerator, "denominator": values.denominator,
+                "status": ["undefined" if r else "ok" for r in values.reason], "reason": list(values.reason),
+                "unknown": list(stacked.unknown), "_order": np.arange(blocks * size)}))
+            if metric.kind in (Kind.COUNT, Kind.SHARE):
+                continue
+            fixed = references[attribute]
+            block_refs = [fixed] * blocks if fixed is not None else [
+                choose_reference(GroupCounts(attribute, tuple(columns), labels_, parts, unknown,
+                                             stacked.rows[b * size:(b + 1) * size],
+                                             stacked.weights[b * size:(b + 1) * size],
+                                             stacked.weights_sq[b * size:(b + 1) * size]),
+                                 _slice(values, b, size), rule or settings.reference_rule, adverse=spec.adverse,
+                                 min_group_size=settings.min_group_size) for b in range(blocks)]
+            compared = compare_blocks(attribute, labels_, unknown, values, block_refs, adverse=spec.adverse,
+                                      confidence=settings.confidence, min_expected=settings.min_expected,
+                                      weighted=bool(spec.data.weight))
+            frame = pd.DataFrame(compared)
+            if len(frame):  # every block compares the same known groups with one reference each
+                frame.insert(0, "threshold", np.repeat(grid, len(frame) // blocks))
+                frame.insert(1, "view", [_view(t) for t in frame["threshold"]])
+                frame["_order"] = np.arange(len(frame))
+                comparison_parts.append(frame)
+    groups = _ordered(group_parts, ["threshold"] + GROUP_COLUMNS)
+    comparisons = _ordered(comparison_parts, ["threshold"] + COMPARISON_COLUMNS[:-1])
+    if len(comparisons):
+        adjusted = np.full(len(comparisons), np.nan)
+        for _, index in comparisons.groupby("threshold", sort=False).indices.items():
+            adjusted[index] = stats.adjust_p_values(comparisons["p_value"].to_numpy(dtype=float)[index],
+                                                    settings.correction)
+        comparisons["p_adjusted"] = adjusted
+    return groups, comparisons
+
+
+def _ordered(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """Concatenate and sort by cut-off, keeping the plain audit's order (attribute, metric, group) within each."""
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(parts, ignore_index=True)
+    frame["_part"] = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    frame = frame.sort_values(["threshold", "_part", "_order"], kind="stable")
+    return frame[columns].reset_index(drop=True)
