@@ -84,12 +84,19 @@ def compare(groups: GroupCounts, values: MetricValues, reference: Reference, *, 
 
 def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool, ...], values: MetricValues,
                    references: list[Reference], *, adverse: bool, confidence: float, min_expected: float,
-                   weighted: bool) -> dict[str, list[Any]]:
+                   weighted: bool, favourable_impact: bool = False) -> dict[str, list[Any]]:
     """Comparison columns for one or more stacked blocks of the same groups (one block per threshold).
 
     ``values`` holds ``len(references) × len(labels)`` entries, block by block;
     each block is compared with its own reference. Every number is computed
     element by element, so a block gives exactly what it would give alone.
+
+    ``impact_ratio`` is value / highest value of the known groups and the
+    four-fifths flag is set for ``selection_rate`` only, on the favourable
+    reading. With ``favourable_impact`` (shares with a direction, such as a
+    tier's rate) both follow the favourable reading, the share (favourable)
+    or 1 − share (adverse) over its highest value, and are empty for a
+    metric without a direction.
     """
     metric = values.metric
     size, blocks = len(labels), len(references)
@@ -112,7 +119,7 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
                 idx_list.append(b * size + g)
                 ref_list.append(b * size + reference.index)
                 block_list.append(b)
-    empty: dict[str, list[Any]] = {name: [] for name in _COLUMNS}
+    empty: dict[str, list[Any]] = {name: [] for name in COMPARISON_FIELDS}
     if not idx_list:
         return empty
     idx, ref, block = np.array(idx_list), np.array(ref_list), np.array(block_list)
@@ -153,11 +160,18 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
             side = bool(v[j] > v_ref[j]) if worse == "higher" else bool(v[j] < v_ref[j])
         disadvantaged.append(side)
         flag = None
-        if metric.name == "selection_rate" and defined[g] and best_favourable[block[j]] > 0:
+        flagged = worse is not None if favourable_impact else metric.name == "selection_rate"
+        if flagged and defined[g] and best_favourable[block[j]] > 0:
             flag = bool(favourable[g] / best_favourable[block[j]] < FOUR_FIFTHS)
         four_fifths.append(flag)
     with np.errstate(divide="ignore", invalid="ignore"):
-        impact = np.where(defined[idx] & (best[block] > 0), v / best[block], np.nan)
+        if not favourable_impact:
+            impact = np.where(defined[idx] & (best[block] > 0), v / best[block], np.nan)
+        elif worse is None:
+            impact = np.full(len(idx), np.nan)
+        else:
+            impact = np.where(defined[idx] & (best_favourable[block] > 0),
+                              favourable[idx] / best_favourable[block], np.nan)
     n = values.n.astype(np.int64)
     return {
         "attribute": [attribute] * len(idx), "group": [labels[g % size] for g in idx],
@@ -174,7 +188,7 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
     }
 
 
-_COLUMNS = ("attribute", "group", "reference", "reference_rule", "metric", "value", "reference_value", "n",
+COMPARISON_FIELDS = ("attribute", "group", "reference", "reference_rule", "metric", "value", "reference_value", "n",
             "reference_n", "ratio", "ratio_ci_low", "ratio_ci_high", "difference", "difference_ci_low",
             "difference_ci_high", "test", "statistic", "p_value", "p_adjusted", "impact_ratio", "four_fifths_flag",
             "disadvantaged", "status", "reason")

@@ -27,6 +27,7 @@ import pandas as pd
 
 from audit.errors import DataError, Problem, ReasonCode, did_you_mean, format_problems
 from audit.labels import format_label
+from audit.sql import number_sql, quote_identifier
 
 CHUNK_ROWS = 1 << 16
 SMALL_RANGE = 4096
@@ -587,10 +588,6 @@ def _histogram(encoder: Any, take: np.ndarray) -> Histogram:
 
 # -- the DuckDB engine -------------------------------------------------------
 
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
             "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
 
@@ -603,7 +600,7 @@ def is_numeric_sql_type(type_name: str) -> bool:
 
 def _numeric_sql(column: str, binning: Binning) -> str:
     """SQL for the histogram key of a numeric column: the value (exact) or the bin code (binned), NULL if missing."""
-    x = f"(CASE WHEN isnan({_ident(column)}::DOUBLE) THEN NULL ELSE {_ident(column)}::DOUBLE END)"
+    x = number_sql(quote_identifier(column))
     if binning.exact:
         return x
     u = f"least(greatest(floor(({x} - {binning.low!r}) / {binning.width!r}), 0), {binning.bins - 1})"
@@ -648,21 +645,21 @@ def _count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
     import duckdb
 
     k = len(plan.protected)
-    keys = [f"{_ident(c)} AS k{i}" for i, c in enumerate(plan.protected)]
-    keys += [f"{_ident(c)} AS l{i}" for i, c in enumerate(plan.labels)]
+    keys = [f"{quote_identifier(c)} AS k{i}" for i, c in enumerate(plan.protected)]
+    keys += [f"{quote_identifier(c)} AS l{i}" for i, c in enumerate(plan.labels)]
     main_keys = [f"k{i}" for i in range(k)] + [f"l{i}" for i in range(len(plan.labels))]
     if plan.score:
         keys.append(f"{_numeric_sql(plan.score.column, plan.score.binning)} AS s")
         main_keys.append("s")
     for j, amount in enumerate(plan.amounts):
         keys.append(f"{_numeric_sql(amount.column, amount.binning)} AS a{j}")
-    weight = f"{_ident(plan.weight)}::DOUBLE" if plan.weight else "1.0"
-    count = f"{_ident(plan.count)}::DOUBLE" if plan.count else None
+    weight = f"{quote_identifier(plan.weight)}::DOUBLE" if plan.weight else "1.0"
+    count = f"{quote_identifier(plan.count)}::DOUBLE" if plan.count else None
     kept = f"coalesce(({plan.where})::BOOLEAN, FALSE)" if plan.where else "TRUE"
     inner = [f"{kept} AS kept", f"{count or '1.0'} AS c", f"{weight} AS w"]
     if plan.score:
-        inner.append(f"{_ident(plan.score.column)}::DOUBLE AS sv")
-    inner += [f"{_ident(a.column)}::DOUBLE AS av{j}" for j, a in enumerate(plan.amounts)]
+        inner.append(f"{quote_identifier(plan.score.column)}::DOUBLE AS sv")
+    inner += [f"{quote_identifier(a.column)}::DOUBLE AS av{j}" for j, a in enumerate(plan.amounts)]
     aggregates = ["sum(c) AS n", "sum(c * w) AS w", "sum(c * w * w) AS w2"]
     if plan.score:
         aggregates += ["sum(c * w * sv) AS sw", "sum(c * w * sv * sv) AS sw2"]

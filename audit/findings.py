@@ -26,7 +26,7 @@ from audit.overrides import EFFECT_COLUMNS, OVERRIDE_METRICS, override_effects
 from audit.policy import judge
 from audit.result import (COMPARISON_COLUMNS, GROUP_COLUMNS, SPREAD_COLUMNS, THRESHOLD_COLUMNS, VERDICT_COLUMNS,
                           Findings)
-from audit.score_analysis import (CALIBRATION_COLUMNS, CAPACITY_COLUMNS, TEST_COLUMNS, ScoreGroups, capacity_rows,
+from audit.score_analysis import (AUC_COLUMNS, CALIBRATION_COLUMNS, CAPACITY_COLUMNS, TEST_COLUMNS, ScoreGroups, capacity_rows,
                                   distribution_tables)
 from audit.spec import INTERSECTION_JOIN, AuditSpec
 from audit.thresholds import MEDIAN_VIEW, Cutoff, resolve_cutoffs
@@ -232,9 +232,12 @@ def _score_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], lab
                              reduced["rows"], cells.reduce(score_sum, columns), cells.reduce(score_sq, columns))
         reference = reference_or_largest(references[attribute], labels_, unknown,
                                          reduced["weights"].sum(axis=(1, 2)))
-        g, c, t, calibration = distribution_tables(spec, groups, reference, probability=probability)
+        g, c, t, calibration, auc_rows = distribution_tables(spec, groups, reference, probability=probability,
+                                                             exact=raw.score.exact)
         tables.add(g, c)
         tables.tests.extend(t)
+        if auc_rows:
+            _extra(tables, "auc", AUC_COLUMNS, auc_rows)
         if len(calibration):
             _extra(tables, "calibration", CALIBRATION_COLUMNS, [calibration])
     for cutoff in cutoffs:

@@ -23,6 +23,11 @@ from audit.metrics import FN, FP, TN, TP, Kind, MetricDef
 OK, UNDEFINED = "ok", "undefined"
 
 
+GROUP_FIELDS = ("attribute", "group", "metric", "value", "ci_low", "ci_high", "n", "numerator", "denominator",
+                "status", "reason", "unknown")
+"""Columns of a group row, as every analysis writes them (the result adds the view)."""
+
+
 @dataclass(frozen=True)
 class MetricValues:
     """One metric over the groups of one attribute (arrays of length = number of groups).
@@ -60,7 +65,7 @@ def _proportion(metric: MetricDef, groups: GroupCounts, confidence: float) -> Me
     den = groups.weights[:, list(metric.denominator)].sum(axis=1)
     den_sq = groups.weights_sq[:, list(metric.denominator)].sum(axis=1)
     n = groups.rows[:, list(metric.denominator)].sum(axis=1)
-    return _from_sums(metric, num, den, den_sq, n, confidence)
+    return from_sums(metric, num, den, den_sq, n, confidence)
 
 
 def _share(metric: MetricDef, groups: GroupCounts, confidence: float) -> MetricValues:
@@ -68,11 +73,16 @@ def _share(metric: MetricDef, groups: GroupCounts, confidence: float) -> MetricV
     den = np.full_like(num, num.sum())
     den_sq = np.full_like(num, groups.weights_sq.sum())
     n = np.full(num.shape, groups.rows.sum(), dtype=np.int64)
-    return _from_sums(metric, num, den, den_sq, n, confidence)
+    return from_sums(metric, num, den, den_sq, n, confidence)
 
 
-def _from_sums(metric: MetricDef, num: np.ndarray, den: np.ndarray, den_sq: np.ndarray, n: np.ndarray,
-               confidence: float) -> MetricValues:
+def from_sums(metric: MetricDef, num: np.ndarray, den: np.ndarray, den_sq: np.ndarray, n: np.ndarray,
+              confidence: float) -> MetricValues:
+    """A proportion per group from weighted sums: Σw in the numerator and denominator, Σw² of the denominator.
+
+    Values are num / den (NaN when den is 0, with the metric's reason), Wilson
+    intervals on the Kish effective counts; ``n`` is the rows behind each value.
+    """
     value = _divide(num, den)
     successes, trials = stats.effective_counts(num, den, den_sq)
     low, high = stats.wilson_interval(successes, trials, confidence)

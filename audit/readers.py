@@ -96,6 +96,7 @@ from typing import Final
 import duckdb
 import pandas as pd
 
+from audit.sql import quote_identifier
 from audit.errors import DataError, Problem, ReasonCode, SpecError, did_you_mean, format_problems
 
 __all__ = ["ReadOptions", "TableInfo", "open_table", "file_sha256", "detect_format", "SUPPORTED_EXTENSIONS"]
@@ -617,10 +618,6 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _sql_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _csv_sql(files: list[Path], delimiter: str | None, sample: int, all_varchar: bool,
              function: str = "read_csv") -> str:
     target = (_sql_string(str(files[0])) if function == "sniff_csv"
@@ -649,7 +646,7 @@ def _duckdb_csv(files: list[Path], con: duckdb.DuckDBPyConnection, options: Read
         if options.delimiter is None:
             _check_single_column(relation.columns, files[0], "utf-8", shown)
         typed = [c for c, t in zip(relation.columns, relation.types) if str(t) != "VARCHAR"]
-        counts = ", ".join(["count(*)"] + [f"count({_sql_ident(c)})" for c in typed])
+        counts = ", ".join(["count(*)"] + [f"count({quote_identifier(c)})" for c in typed])
         try:
             row = relation.aggregate(counts).fetchall()[0]
         except duckdb.ConversionException:

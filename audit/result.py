@@ -26,17 +26,15 @@ from typing import Any
 import pandas as pd
 
 from audit.cells import CellCounts
+from audit.comparisons import COMPARISON_FIELDS
+from audit.rates import GROUP_FIELDS
 from audit.sources import DataProvenance
 from audit.spec import AuditSpec, spec_to_dict
 
 RESULT_SCHEMA_VERSION = "1.1"
 
-GROUP_COLUMNS = ["view", "attribute", "group", "metric", "value", "ci_low", "ci_high", "n", "numerator", "denominator",
-                 "status", "reason", "unknown"]
-COMPARISON_COLUMNS = ["view", "attribute", "group", "reference", "reference_rule", "metric", "value", "reference_value",
-                      "n", "reference_n", "ratio", "ratio_ci_low", "ratio_ci_high", "difference",
-                      "difference_ci_low", "difference_ci_high", "test", "statistic", "p_value", "p_adjusted",
-                      "impact_ratio", "four_fifths_flag", "disadvantaged", "status", "reason", "selective_labels"]
+GROUP_COLUMNS = ["view", *GROUP_FIELDS]
+COMPARISON_COLUMNS = ["view", *COMPARISON_FIELDS, "selective_labels"]
 VERDICT_COLUMNS = ["rule_index", "rule", "view", "metric", "bound", "decision_rule", "band_low", "band_high",
                    "attribute", "group", "reference", "verdict", "reason", "estimate", "ci_low", "ci_high",
                    "p_adjusted", "n", "reference_n", "disadvantaged", "selective_labels"]

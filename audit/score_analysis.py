@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from audit import stats
+from audit import distributions, stats
 from audit.cells import CellCounts
 from audit.comparisons import Reference
 from audit.metrics import EXTRA_METRICS
@@ -28,6 +28,8 @@ TEST_COLUMNS = ["view", "attribute", "test", "group", "reference", "statistic", 
                 "effect_name", "n", "status", "reason"]
 CALIBRATION_COLUMNS = ["attribute", "group", "bin", "bin_low", "bin_high", "n", "mean_predicted", "observed_rate",
                        "observed_ci_low", "observed_ci_high"]
+AUC_COLUMNS = ["attribute", "group", "positives", "negatives", "auc", "ci_low", "ci_high", "within_bin_share",
+               "error_bound", "exact"]
 CAPACITY_COLUMNS = ["view", "attribute", "group", "acted_on", "share_of_acted", "share_of_acted_ci_low",
                     "share_of_acted_ci_high", "population", "share_of_population", "share_of_population_ci_low",
                     "share_of_population_ci_high", "positives", "share_of_positives", "share_of_positives_ci_low",
@@ -82,11 +84,15 @@ def _worse(metric: str, value: float, ref: float) -> bool | None:
 
 
 def distribution_tables(spec: AuditSpec, groups: ScoreGroups, reference: Reference, *, probability: bool,
-                        view: str = "score") -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                       list[dict[str, Any]], pd.DataFrame]:
-    """AUC, calibration and KS per group: group rows, comparison rows, test rows and the calibration table."""
-    from audit import distributions
+                        exact: bool, view: str = "score") -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                                    list[dict[str, Any]], pd.DataFrame,
+                                                                    list[dict[str, Any]]]:
+    """AUC, calibration and KS per group.
 
+    Returns group rows, comparison rows, test rows, the calibration table and the
+    AUC table (with the bound of the binning: 0 for an exact histogram, else half
+    the share of positive-negative pairs that share a bin).
+    """
     confidence = spec.statistics.confidence
     a = groups.attribute
     neg, pos = groups.weights[:, 0, :-1], groups.weights[:, 1, :-1]
@@ -95,6 +101,7 @@ def distribution_tables(spec: AuditSpec, groups: ScoreGroups, reference: Referen
     comparison_rows: list[dict[str, Any]] = []
     test_rows: list[dict[str, Any]] = []
     calibration: list[pd.DataFrame] = []
+    auc_rows: list[dict[str, Any]] = []
     r = reference.index
     known = [g for g in range(len(groups.labels)) if not groups.unknown[g]]
     everyone = groups.weights[:, :, :-1].sum(axis=1)
@@ -107,6 +114,12 @@ def distribution_tables(spec: AuditSpec, groups: ScoreGroups, reference: Referen
             reason = "" if np.isfinite(auc.auc[g]) else "the group has no actual positives or no actual negatives"
             group_rows.append(_row(view, a, label, "auc", float(auc.auc[g]), float(auc.ci_low[g]),
                                    float(auc.ci_high[g]), int(n_truth[g]), reason, groups.unknown[g]))
+            share = float(auc.within_bin_share[g])
+            auc_rows.append({"attribute": a, "group": label, "positives": int(rows[g, 1].sum()),
+                             "negatives": int(rows[g, 0].sum()), "auc": float(auc.auc[g]),
+                             "ci_low": float(auc.ci_low[g]), "ci_high": float(auc.ci_high[g]),
+                             "within_bin_share": share, "error_bound": 0.0 if exact else 0.5 * share,
+                             "exact": exact})
         z = stats._critical_value(confidence)
         for g in known:
             if g == r:
@@ -159,7 +172,7 @@ def distribution_tables(spec: AuditSpec, groups: ScoreGroups, reference: Referen
                           "reason": "" if np.isfinite(ks.statistic) else "a group has no scores"})
     frame = pd.concat(calibration, ignore_index=True)[CALIBRATION_COLUMNS] if calibration \
         else pd.DataFrame(columns=CALIBRATION_COLUMNS)
-    return group_rows, comparison_rows, test_rows, frame
+    return group_rows, comparison_rows, test_rows, frame, auc_rows
 
 
 def capacity_rows(cells: CellCounts, confidence: float, columns_sets: list[tuple[str, ...]]) -> list[dict[str, Any]]:

@@ -18,10 +18,12 @@ import numpy as np
 import pandas as pd
 
 from audit.counts import (MAX_EXACT_VALUES, CountPlan, NumericAxis, RawCounts, TooManyValues, binning_between,
-                          Binning, check_columns, count_duckdb, count_pandas, is_numeric_sql_type, with_binning)
+                          Binning, check_columns, count_duckdb, count_pandas, is_numeric_sql_type,
+                          with_binning)
 from audit.thresholds import median_from, score_splits
 from audit.errors import DataError, ReasonCode, SpecError, UsageError
 from audit.spec import AuditSpec
+from audit.sql import number_sql, quote_identifier
 
 
 @dataclass(frozen=True)
@@ -120,27 +122,23 @@ def _check_sql_types(relation: Any, spec: AuditSpec, source: str) -> None:
     types = dict(zip(relation.columns, map(str, relation.types)))
     for column, field in _numeric_columns(spec):
         if not is_numeric_sql_type(types[column]):
-            quoted = _quote(column)
+            quoted = quote_identifier(column)
             sample = relation.query("t", f"SELECT DISTINCT {quoted} FROM t WHERE {quoted} IS NOT NULL AND "
                                          f"TRY_CAST({quoted} AS DOUBLE) IS NULL LIMIT 3").fetchall()
             raise _not_numbers([r[0] for r in sample] or [types[column]], column, field, source)
     if spec.data.weight:
-        quoted = _quote(spec.data.weight)
+        quoted = quote_identifier(spec.data.weight)
         missing, minimum = relation.query(
             "t", f"SELECT count(*) FILTER (WHERE {quoted} IS NULL), min({quoted}) FROM t").fetchall()[0]
         _check_weights(int(missing), float(minimum or 0.0), spec.data.weight, source)
     if spec.data.count_column:
-        q = _quote(spec.data.count_column)
+        q = quote_identifier(spec.data.count_column)
         missing, negative, fractional, minimum, example = relation.query(
             "t", f"SELECT count(*) FILTER (WHERE {q} IS NULL), count(*) FILTER (WHERE {q} < 0), "
                  f"count(*) FILTER (WHERE {q}::DOUBLE <> floor({q}::DOUBLE)), min({q})::DOUBLE, "
                  f"min({q}::DOUBLE) FILTER (WHERE {q}::DOUBLE <> floor({q}::DOUBLE)) FROM t").fetchall()[0]
         _check_counts(int(missing), int(negative), int(fractional), float(minimum or 0.0), example,
                       spec.data.count_column, source)
-
-
-def _quote(column: str) -> str:
-    return '"' + column.replace('"', '""') + '"'
 
 
 def _pandas_fingerprint(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
@@ -236,10 +234,10 @@ def _count_relation(relation: Any, spec: AuditSpec, plan: CountPlan) -> RawCount
     axes = ([plan.score] if plan.score else []) + list(plan.amounts)
     if axes:
         where = f"coalesce(({plan.where})::BOOLEAN, FALSE)" if plan.where else "TRUE"
-        count = f"{_quote(plan.count)}::DOUBLE" if plan.count else "1.0"
+        count = f"{quote_identifier(plan.count)}::DOUBLE" if plan.count else "1.0"
         parts = []
         for axis in axes:
-            x = f"(CASE WHEN isnan({_quote(axis.column)}::DOUBLE) THEN NULL ELSE {_quote(axis.column)}::DOUBLE END)"
+            x = number_sql(quote_identifier(axis.column))
             parts += [f"approx_count_distinct({x})", f"min({x})", f"max({x})", f"sum({count}) FILTER (WHERE {x} IS "
                                                                               f"NOT NULL)"]
         try:
@@ -250,7 +248,7 @@ def _count_relation(relation: Any, spec: AuditSpec, plan: CountPlan) -> RawCount
         for i, axis in enumerate(axes):
             distinct, low, high, population = profile[4 * i:4 * i + 4]
             if distinct and distinct > MAX_EXACT_VALUES // 2:
-                x = f"(CASE WHEN isnan({_quote(axis.column)}::DOUBLE) THEN NULL ELSE {_quote(axis.column)}::DOUBLE END)"
+                x = number_sql(quote_identifier(axis.column))
                 plan = with_binning(plan, axis.column, _binning(
                     spec, axis.column, float(low), float(high), int(population or 0),
                     _sql_kth_largest(relation, x, where, count)))

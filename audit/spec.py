@@ -222,6 +222,10 @@ class AmountSpec(_Model):
         bad = [q for q in value if not 0 < q < 1]
         if bad:
             raise ValueError(f"quantiles must lie strictly between 0 and 1; got {', '.join(map(str, bad))}")
+        uneven = [q for q in value if abs(q * 100 - round(q * 100)) > 1e-9]
+        if uneven:
+            raise ValueError(f"quantiles must be whole percentiles such as 0.9 or 0.95; got "
+                             f"{', '.join(map(str, uneven))}")
         return tuple(sorted(set(value) | {0.5}))
 
 

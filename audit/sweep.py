@@ -38,6 +38,13 @@ def _slice(values: MetricValues, block: int, size: int) -> MetricValues:
                         values.trials[part], values.reason[part])
 
 
+def _tile(values: MetricValues, blocks: int) -> MetricValues:
+    """The values of one block repeated for every cut-off."""
+    return MetricValues(values.metric, *(np.tile(np.asarray(part), blocks) for part in (
+        values.value, values.ci_low, values.ci_high, values.n, values.numerator, values.denominator,
+        values.successes, values.trials)), values.reason * blocks)
+
+
 def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
                  keep: list[np.ndarray], references: dict[str, Reference | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Group and comparison tables of the sweep, with a ``threshold`` column; p-values adjusted per cut-off."""
@@ -60,7 +67,13 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
         nan_draws = np.full((2, blocks * size, 4), np.nan)
         threshold = np.repeat(grid, size)
         for metric in metrics:
-            values = compute_metric(metric, stacked, confidence=settings.confidence, draws=lambda: nan_draws)
+            if metric.kind == Kind.SHARE:  # of the attribute's population, the same at every cut-off
+                first = GroupCounts(attribute, tuple(columns), labels_, parts, unknown, stacked.rows[:size],
+                                    stacked.weights[:size], stacked.weights_sq[:size])
+                values = _tile(compute_metric(metric, first, confidence=settings.confidence,
+                                                      draws=lambda: nan_draws), blocks)
+            else:
+                values = compute_metric(metric, stacked, confidence=settings.confidence, draws=lambda: nan_draws)
             group_parts.append(pd.DataFrame({
                 "threshold": threshold, "view": [_view(t) for t in threshold], "attribute": attribute,
                 "group": list(stacked.labels), "metric": metric.name, "value": values.value,

@@ -58,7 +58,10 @@ def _check_population(threshold: ThresholdSpec, k: int, population: int, column:
 
 
 def score_splits(score: ScoreSpec, population: int, kth_largest: Callable[[int], float]) -> tuple[float, ...]:
-    """Every score value that must be a bin edge: cut-offs, top-k scores, just above the median, sweep points.
+    """Every score value that must be a bin edge: cut-offs, top-k scores, the median, sweep points, calibration.
+
+    Calibration edges are split just above each interior edge, so a binned
+    probability's reliability table stays exact.
 
     ``kth_largest(k)`` returns the k-th highest score (k from 1) of the audited rows.
     """
@@ -74,6 +77,9 @@ def score_splits(score: ScoreSpec, population: int, kth_largest: Callable[[int],
         splits.append(float(np.nextafter(median_from(kth_largest, population), np.inf)))
     if score.sweep is not None:
         splits.extend(score.sweep.grid())
+    if score.probability is not False:  # calibration bins (lo, hi]: a value on an edge stays in the lower bin
+        edges = np.linspace(0.0, 1.0, score.calibration_bins + 1)[1:-1]
+        splits.extend(float(e) for e in np.nextafter(edges, np.inf))
     return tuple(sorted(set(splits)))
 
 

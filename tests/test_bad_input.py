@@ -155,3 +155,50 @@ def test_where_naming_a_missing_column_suggests_one(tmp_path) -> None:
 def test_where_that_keeps_no_rows(tmp_path) -> None:
     code, output = run_cli(tmp_path, with_(data={"path": "data.csv", "where": "y > 5"}))
     assert code == 2 and "keeps none of its 60 rows" in output
+
+
+# -- beyond yes/no (issue 3) ------------------------------------------------------
+
+BEYOND = "sex,tier,rec,final,days,people,score\n" + "".join(
+    f"{'F' if i % 2 else 'M'},{['black', 'neutral', 'red'][i % 3]},{'flag' if i % 4 else 'clear'},"
+    f"{'flag' if i % 4 else 'clear'},{i % 9},{1 + i % 3},{i / 60:.2f}\n" for i in range(60))
+TIER_SPEC = {"system": {"name": "t"}, "data": {"path": "data.csv"}, "protected": [{"column": "sex"}],
+             "decision": {"column": "tier", "tiers": {"values": {"black": "adverse", "neutral": "neutral",
+                                                                 "red": "favourable"}}}}
+
+
+def _beyond(**changes) -> dict:
+    spec = yaml.safe_load(yaml.safe_dump(TIER_SPEC))
+    spec.update(changes)
+    return spec
+
+
+@pytest.mark.parametrize("spec, data, needles", [
+    (_beyond(decision={"column": "tier", "tiers": {"values": {"black": "adverse", "neutral": "neutral"}}}),
+     BEYOND, ["decision.tiers", "'red'", "does not name"]),
+    (_beyond(decision=None, score={"column": "score", "threshold": {"top_k": 61}}), BEYOND,
+     ["score.threshold", "top 61", "only 60 people"]),
+    (_beyond(decision=None, amounts=[{"column": "tier", "higher_is": "adverse"}]), BEYOND,
+     ["amounts[0].column", "'tier'", "must hold numbers"]),
+    (_beyond(decision={"column": "rec", "positive": "flag"}, final_decision={"column": "tier"}), BEYOND,
+     ["final_decision", "match neither decision"]),
+    (_beyond(data={"path": "data.csv", "count_column": "score"}), BEYOND,
+     ["data.count_column", "not whole numbers"]),
+    (_beyond(data={"path": "data.csv", "count_column": "people"}),
+     BEYOND.replace(",1,0.0", ",-1,0.0"), ["data.count_column", "negative counts"]),
+    (_beyond(policy=[{"metric": "tier_rate:gold", "ratio": [0.8, 1.25]}]), BEYOND,
+     ["policy[0].metric", "'gold'", "black, neutral, red"]),
+])
+def test_beyond_yes_no_bad_input_exits_2(tmp_path: Path, spec: dict, data: str, needles: list[str]) -> None:
+    code, output = run_cli(tmp_path, {k: v for k, v in spec.items() if v is not None}, data)
+    assert code == 2, output
+    for needle in needles:
+        assert needle in output, (needle, output)
+
+
+def test_a_named_tier_that_never_occurs_is_a_warning_not_an_error(tmp_path: Path) -> None:
+    spec = _beyond(decision={"column": "tier", "tiers": {"values": {"black": "adverse", "grey": "adverse",
+                                                                    "neutral": "neutral", "red": "favourable"}}})
+    code, output = run_cli(tmp_path, spec, BEYOND)
+    assert code == 0, output
+    assert "'grey'" in output and "never occur" in output

@@ -143,7 +143,8 @@ def test_engines_agree_on_scores(column: str) -> None:
 
 def test_continuous_score_is_binned_with_exact_cutoffs_and_a_stated_auc_bound() -> None:
     rng = np.random.default_rng(5)
-    frame = FRAME.assign(continuous=FRAME["probability"] + rng.normal(0, 0.01, len(FRAME)))
+    tripled = pd.concat([FRAME] * 3, ignore_index=True)  # 18,000 rows: more distinct values than counted exactly
+    frame = tripled.assign(continuous=tripled["probability"] + rng.normal(0, 0.01, len(tripled)))
     spec = beyond.spec(**{k: v for k, v in beyond.SCORE_SPEC.items() if k not in beyond.BASE})
     spec["score"].update(column="continuous", threshold=[0.5, {"top_k": 300}], probability=False)
     for data_spec in ({}, {"where": "TRUE"}):
@@ -155,9 +156,10 @@ def test_continuous_score_is_binned_with_exact_cutoffs_and_a_stated_auc_bound() 
         assert by_view["score ≥ 0.5"] == (rows >= 0.5).mean()
         kth = np.sort(frame["continuous"].to_numpy())[::-1][299]
         assert by_view["top 300"] == (rows >= kth).mean()
-        auc = result.groups.query("metric == 'auc' and attribute == 'ethnicity' and group == 'B'")["value"].iloc[0]
+        auc = result.table("auc").query("attribute == 'ethnicity' and group == 'B'").iloc[0]
         exact = roc_auc_score(frame[frame["ethnicity"] == "B"]["outcome"], rows)
-        assert abs(auc - exact) < 0.002  # within half the within-bin share of 4,096 bins
+        assert not auc["exact"] and 0 < auc["error_bound"] < 0.01
+        assert abs(auc["auc"] - exact) <= auc["error_bound"]
 
 
 def test_top_k_larger_than_the_population_is_refused() -> None:
@@ -165,3 +167,20 @@ def test_top_k_larger_than_the_population_is_refused() -> None:
     spec["score"]["threshold"] = [{"top_k": 10_000}]
     with pytest.raises(audit.DataError, match="asks for the 10,000 highest scores, but only 6,000"):
         audit.run(spec, FRAME)
+
+
+def test_a_binned_probability_keeps_its_calibration_table_exact() -> None:
+    rng = np.random.default_rng(11)
+    tripled = pd.concat([FRAME] * 3, ignore_index=True)
+    noisy = np.clip(tripled["probability"] + rng.normal(0, 0.02, len(tripled)), 0, 1)
+    noisy[:40] = 0.3  # values exactly on a calibration edge belong to the lower bin, as in scikit-learn
+    frame = tripled.assign(continuous=noisy)
+    spec = beyond.spec(**{k: v for k, v in beyond.SCORE_SPEC.items() if k not in beyond.BASE})
+    spec["score"].update(column="continuous", threshold=0.5, probability=True)
+    result = audit.run(spec, frame)
+    assert any("distinct values and was counted" in n for n in result.notes)
+    table = result.table("calibration").query("attribute == 'sex' and group == 'F'")
+    rows = frame[frame["sex"] == "F"]
+    prob_true, prob_pred = calibration_curve(rows["outcome"], rows["continuous"], n_bins=10)
+    np.testing.assert_allclose(table["observed_rate"], prob_true, rtol=1e-12)
+    np.testing.assert_allclose(table["mean_predicted"], prob_pred, rtol=1e-9)

@@ -61,7 +61,7 @@ def test_decision_or_score_exactly_one() -> None:
     with pytest.raises(SpecError, match="only one of 'decision"):
         validate_spec(base)
     del base["decision"]
-    assert validate_spec(base).score.threshold == 5.0
+    assert validate_spec(base).score.threshold[0].value == 5.0
 
 
 def test_policy_band_checks() -> None:
