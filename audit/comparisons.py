@@ -112,17 +112,15 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
             np.where(known.reshape(blocks, size), favourable.reshape(blocks, size), np.nan), axis=1,
             initial=-np.inf), np.nan)
     worse = metric.worse_when(adverse=adverse)
-    idx_list, ref_list, block_list = [], [], []
-    for b, reference in enumerate(references):
-        for g in range(size):
-            if g != reference.index and known[b * size + g]:
-                idx_list.append(b * size + g)
-                ref_list.append(b * size + reference.index)
-                block_list.append(b)
+    ref_index = np.array([r.index for r in references], dtype=np.int64)
+    grid = np.arange(blocks * size)
+    chosen = known & (grid % size != np.repeat(ref_index, size))
     empty: dict[str, list[Any]] = {name: [] for name in COMPARISON_FIELDS}
-    if not idx_list:
+    if not chosen.any():
         return empty
-    idx, ref, block = np.array(idx_list), np.array(ref_list), np.array(block_list)
+    idx = np.flatnonzero(chosen)
+    block = idx // size
+    ref = block * size + ref_index[block]
     v, v_ref = value[idx], value[ref]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(v_ref > 0, v / v_ref, np.nan)
@@ -147,23 +145,23 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
             result = stats.compare_proportions(x1, n1, x2, n2, min_expected=min_expected)
             test, statistic, p_value = result.test, result.statistic, result.p_value
     both = defined[idx] & defined[ref]
-    reasons = []
-    disadvantaged: list[bool | None] = []
-    four_fifths: list[bool | None] = []
-    for j, (g, r) in enumerate(zip(idx, ref)):
-        reason = values.reason[g] or (f"reference group: {values.reason[r]}" if values.reason[r] else "")
-        if both[j] and not np.isfinite(ratio[j]) and not reason:
-            reason = "reference value is 0: ratio undefined"
-        reasons.append(reason)
-        side = None
-        if both[j] and worse is not None and v[j] != v_ref[j]:
-            side = bool(v[j] > v_ref[j]) if worse == "higher" else bool(v[j] < v_ref[j])
-        disadvantaged.append(side)
-        flag = None
-        flagged = worse is not None if favourable_impact else metric.name == "selection_rate"
-        if flagged and defined[g] and best_favourable[block[j]] > 0:
-            flag = bool(favourable[g] / best_favourable[block[j]] < FOUR_FIFTHS)
-        four_fifths.append(flag)
+    reason_of = np.asarray(values.reason, dtype=str)
+    own, of_reference = reason_of[idx], reason_of[ref]
+    reasons = np.where(own != "", own, np.where(of_reference != "",
+                                                np.strings.add("reference group: ", of_reference), ""))
+    reasons = np.where(both & ~np.isfinite(ratio) & (reasons == ""), "reference value is 0: ratio undefined",
+                       reasons).tolist()
+    disadvantaged = np.full(len(idx), None, dtype=object)
+    differs = both & (v != v_ref)
+    if worse is not None:
+        disadvantaged[differs] = (v > v_ref)[differs] if worse == "higher" else (v < v_ref)[differs]
+    four_fifths = np.full(len(idx), None, dtype=object)
+    flagged = worse is not None if favourable_impact else metric.name == "selection_rate"
+    if flagged:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = best_favourable[block]
+            mask = defined[idx] & (scale > 0)
+            four_fifths[mask] = (favourable[idx] / scale < FOUR_FIFTHS)[mask]
     with np.errstate(divide="ignore", invalid="ignore"):
         if not favourable_impact:
             impact = np.where(defined[idx] & (best[block] > 0), v / best[block], np.nan)
@@ -181,8 +179,9 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
         "ratio_ci_low": list(ratio_low), "ratio_ci_high": list(ratio_high), "difference": list(difference),
         "difference_ci_low": list(diff_low), "difference_ci_high": list(diff_high),
         "test": [str(t) for t in test], "statistic": list(statistic), "p_value": list(p_value),
-        "p_adjusted": [np.nan] * len(idx), "impact_ratio": list(impact), "four_fifths_flag": four_fifths,
-        "disadvantaged": disadvantaged,
+        "p_adjusted": [np.nan] * len(idx), "impact_ratio": list(impact),
+        "four_fifths_flag": [None if f is None else bool(f) for f in four_fifths],
+        "disadvantaged": [None if d is None else bool(d) for d in disadvantaged],
         "status": ["ok" if ok and not reason else "undefined" for ok, reason in zip(both, reasons)],
         "reason": reasons,
     }

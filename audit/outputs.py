@@ -94,6 +94,11 @@ def _extra_sections(result: AuditResult) -> list[str]:
                   if len(flagged) else "No column reveals a protected attribute above the threshold.", ""]
         lines += [f"- `{r['column']}` → {r['protected']}: {r['measure']} {number(r['strength'])}"
                   for r in flagged.to_dict(orient="records")]
+        strongest = proxies[(proxies["rank"] == 1) & ~proxies["protected"].isin(set(flagged["protected"]))]
+        if len(strongest):
+            lines += ([""] if len(flagged) else []) + ["Strongest column for each attribute with none flagged:"]
+            lines += [f"- `{r['column']}` → {r['protected']}: {r['measure']} {number(r['strength'])}"
+                      for r in strongest.to_dict(orient="records")]
         lines.append("")
     return lines
 

@@ -97,7 +97,8 @@ class OutcomeSpec(LabelSpec):
         None, description="Selective labels: a column saying which rows were checked (e.g. investigated); "
                           "error rates then use the checked rows only. A column name or {column, positive}.")
 
-    _checked_before = field_validator("checked", mode="before")(lambda cls, v: _label_before(v))
+    _checked_before = field_validator("checked", mode="before", json_schema_input_type=Union[str, CheckedSpec, None])(
+        lambda cls, v: _label_before(v))
 
 
 TierKind = Literal["favourable", "adverse", "neutral"]
@@ -198,7 +199,10 @@ class ScoreSpec(_Model):
         None, description="Whether the score is a probability (calibration is reported only then); default: "
                           "when every score lies in [0, 1].")
 
-    _threshold_before = field_validator("threshold", mode="before")(lambda cls, v: _thresholds_before(v))
+    _threshold_before = field_validator(
+        "threshold", mode="before",
+        json_schema_input_type=Union[float, ThresholdSpec, list[Union[float, ThresholdSpec]]])(
+        lambda cls, v: _thresholds_before(v))
 
     @model_validator(mode="after")
     def _distinct_names(self) -> "ScoreSpec":
@@ -372,8 +376,11 @@ class AuditSpec(_Model):
 
     _intersections_before = field_validator("intersections", mode="before")(
         lambda cls, v: [_intersection_before(i) for i in v] if isinstance(v, (list, tuple)) else v)
-    _proxies_before = field_validator("proxies", mode="before")(lambda cls, v: {} if v is True else v)
-    _final_before = field_validator("final_decision", mode="before")(lambda cls, v: _label_before(v))
+    _proxies_before = field_validator("proxies", mode="before", json_schema_input_type=Union[ProxySpec, bool, None])(
+        lambda cls, v: {} if v is True else v)
+    _final_before = field_validator("final_decision", mode="before",
+                                   json_schema_input_type=Union[str, FinalDecisionSpec, None])(
+        lambda cls, v: _label_before(v))
 
     @property
     def decision_column(self) -> str | None:

@@ -45,6 +45,26 @@ def _tile(values: MetricValues, blocks: int) -> MetricValues:
         values.successes, values.trials)), values.reason * blocks)
 
 
+class _Columns:
+    """Rows gathered as column arrays (one block per metric), turned into one frame at the end."""
+
+    def __init__(self) -> None:
+        self.blocks: list[dict[str, np.ndarray]] = []
+
+    def add(self, block: dict[str, object], size: int) -> None:
+        self.blocks.append({name: np.full(size, value) if isinstance(value, str) else np.asarray(value)
+                            for name, value in block.items()})
+
+    def frame(self, columns: list[str]) -> pd.DataFrame:
+        """One frame sorted by cut-off, keeping the plain audit's order (attribute, metric, group) within each."""
+        if not self.blocks:
+            return pd.DataFrame(columns=columns)
+        merged = {name: np.concatenate([b[name] for b in self.blocks]) for name in self.blocks[0]}
+        part = np.repeat(np.arange(len(self.blocks)), [len(b["_order"]) for b in self.blocks])
+        order = np.lexsort((merged["_order"], part, merged["threshold"]))
+        return pd.DataFrame({name: merged[name][order] for name in columns})
+
+
 def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
                  keep: list[np.ndarray], references: dict[str, Reference | None]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Group and comparison tables of the sweep, with a ``threshold`` column; p-values adjusted per cut-off."""
@@ -55,8 +75,7 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
     arrays = [take_cells(project_cutoffs(a, raw, roles, labels, grid), keep)
               for a in (raw.rows.astype(np.float64), raw.weights, raw.weights_sq)]
     metrics = [get_metric(name) for name in spec.metric_names()]
-    group_parts: list[pd.DataFrame] = []
-    comparison_parts: list[pd.DataFrame] = []
+    group_parts, comparison_parts = _Columns(), _Columns()
     for columns, _, rule, _ in _attribute_sets(spec):
         attribute = INTERSECTION_JOIN.join(columns)
         labels_, parts, unknown = cells.groups_of(columns)
@@ -66,6 +85,7 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
                               np.rint(reduced[0]).astype(np.int64), reduced[1], reduced[2])
         nan_draws = np.full((2, blocks * size, 4), np.nan)
         threshold = np.repeat(grid, size)
+        views = [_view(t) for t in threshold]
         for metric in metrics:
             if metric.kind == Kind.SHARE:  # of the attribute's population, the same at every cut-off
                 first = GroupCounts(attribute, tuple(columns), labels_, parts, unknown, stacked.rows[:size],
@@ -74,13 +94,13 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
                                                       draws=lambda: nan_draws), blocks)
             else:
                 values = compute_metric(metric, stacked, confidence=settings.confidence, draws=lambda: nan_draws)
-            group_parts.append(pd.DataFrame({
-                "threshold": threshold, "view": [_view(t) for t in threshold], "attribute": attribute,
+            group_parts.add({
+                "threshold": threshold, "view": views, "attribute": attribute,
                 "group": list(stacked.labels), "metric": metric.name, "value": values.value,
                 "ci_low": values.ci_low, "ci_high": values.ci_high, "n": values.n.astype(np.int64),
                 "numerator": values.numerator, "denominator": values.denominator,
                 "status": ["undefined" if r else "ok" for r in values.reason], "reason": list(values.reason),
-                "unknown": list(stacked.unknown), "_order": np.arange(blocks * size)}))
+                "unknown": list(stacked.unknown), "_order": np.arange(blocks * size)}, blocks * size)
             if metric.kind in (Kind.COUNT, Kind.SHARE):
                 continue
             fixed = references[attribute]
@@ -94,14 +114,13 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
             compared = compare_blocks(attribute, labels_, unknown, values, block_refs, adverse=spec.adverse,
                                       confidence=settings.confidence, min_expected=settings.min_expected,
                                       weighted=bool(spec.data.weight))
-            frame = pd.DataFrame(compared)
-            if len(frame):  # every block compares the same known groups with one reference each
-                frame.insert(0, "threshold", np.repeat(grid, len(frame) // blocks))
-                frame.insert(1, "view", [_view(t) for t in frame["threshold"]])
-                frame["_order"] = np.arange(len(frame))
-                comparison_parts.append(frame)
-    groups = _ordered(group_parts, ["threshold"] + GROUP_COLUMNS)
-    comparisons = _ordered(comparison_parts, ["threshold"] + COMPARISON_COLUMNS[:-1])
+            rows = len(compared["group"])
+            if rows:  # every block compares the same known groups with one reference each
+                per_block = np.repeat(grid, rows // blocks)
+                comparison_parts.add(dict(threshold=per_block, view=[_view(t) for t in per_block], **compared,
+                                          _order=np.arange(rows)), rows)
+    groups = group_parts.frame(["threshold"] + GROUP_COLUMNS)
+    comparisons = comparison_parts.frame(["threshold"] + COMPARISON_COLUMNS[:-1])
     if len(comparisons):
         adjusted = np.full(len(comparisons), np.nan)
         for _, index in comparisons.groupby("threshold", sort=False).indices.items():
@@ -109,13 +128,3 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
                                                     settings.correction)
         comparisons["p_adjusted"] = adjusted
     return groups, comparisons
-
-
-def _ordered(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    """Concatenate and sort by cut-off, keeping the plain audit's order (attribute, metric, group) within each."""
-    if not parts:
-        return pd.DataFrame(columns=columns)
-    frame = pd.concat(parts, ignore_index=True)
-    frame["_part"] = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-    frame = frame.sort_values(["threshold", "_part", "_order"], kind="stable")
-    return frame[columns].reset_index(drop=True)

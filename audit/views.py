@@ -220,7 +220,8 @@ def project_cutoffs(array: np.ndarray, raw: RawCounts, roles: tuple[str, ...], l
                                   for ch in truth[1]))
     operands.append(tensor)
     subscripts.append(letters["score"] + "Tz")
-    result = np.einsum(",".join(subscripts) + "->..." + ("Tyz" if truth is not None else "Tz"), *operands)
+    result = np.einsum(",".join(subscripts) + "->..." + ("Tyz" if truth is not None else "Tz"), *operands,
+                       optimize=True)
     if truth is None:
         states = np.zeros(result.shape[:-1] + (3, 3))
         states[..., 2, :] = result

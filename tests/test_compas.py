@@ -117,3 +117,29 @@ def test_documented_verdicts(result) -> None:
     cross = v[v.attribute == "race × sex"]
     assert set(cross.reference) == {"Caucasian × Male"}
     assert set(cross[cross.group.str.startswith("African-American")].verdict) == {"fail"}
+
+
+def test_the_decile_score_example_matches_the_decision_example_and_sklearn(result, filtered) -> None:
+    from scipy import stats as sps
+    from sklearn.metrics import roc_auc_score
+
+    scores = audit.run(EXAMPLES / "compas_scores" / "spec.yaml")
+    at_five = scores.groups[scores.groups["view"] == "score ≥ 5"].drop(columns="view").reset_index(drop=True)
+    decision = result.groups[result.groups["attribute"].isin(["race", "sex"])
+                             & result.groups["metric"].isin(set(at_five["metric"]))]
+    pd.testing.assert_frame_equal(at_five.set_index(["attribute", "group", "metric"])[["value", "n"]],
+                                  decision.set_index(["attribute", "group", "metric"])[["value", "n"]]
+                                  .loc[at_five.set_index(["attribute", "group", "metric"]).index])
+    auc = scores.table("auc").set_index(["attribute", "group"])
+    tests = scores.table("tests").query("attribute == 'race'").set_index("group")
+    white = filtered[filtered.race == "Caucasian"]
+    for race in ("African-American", "Hispanic", "Caucasian"):
+        rows = filtered[filtered.race == race]
+        assert auc.loc[("race", race), "auc"] == pytest.approx(
+            roc_auc_score(rows.two_year_recid, rows.decile_score), abs=1e-12)
+        if race != "Caucasian":
+            ks = sps.ks_2samp(rows.decile_score, white.decile_score)
+            assert tests.loc[race, "statistic"] == pytest.approx(ks.statistic, abs=1e-12)
+            assert tests.loc[race, "p_value"] == pytest.approx(ks.pvalue, rel=1e-9, abs=1e-300)
+    top = scores.table("thresholds").set_index("view").loc["top 30%"]
+    assert top["cutoff"] == 6 and top["acted_on"] == int((filtered.decile_score >= 6).sum())

@@ -13,7 +13,7 @@ def test_demo_audits_every_example(tmp_path) -> None:
     env = dict(os.environ)
     result = subprocess.run(["bash", str(ROOT / "demo.sh")], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    for example in ("compas", "welfare_fraud"):
+    for example in ("compas", "compas_scores", "compas_truth_tables", "welfare_fraud"):
         assert f"=== {example}: exit 1" in result.stdout
         body = json.loads((ROOT / "out" / example / "result.json").read_text())
         assert body["verdict"] == "fail"
