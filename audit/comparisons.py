@@ -84,7 +84,7 @@ def compare(groups: GroupCounts, values: MetricValues, reference: Reference, *, 
 
 def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool, ...], values: MetricValues,
                    references: list[Reference], *, adverse: bool, confidence: float, min_expected: float,
-                   weighted: bool, favourable_impact: bool = False) -> dict[str, list[Any]]:
+                   weighted: bool, favourable_impact: bool = False) -> dict[str, Any]:
     """Comparison columns for one or more stacked blocks of the same groups (one block per threshold).
 
     ``values`` holds ``len(references) × len(labels)`` entries, block by block;
@@ -150,7 +150,7 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
     reasons = np.where(own != "", own, np.where(of_reference != "",
                                                 np.strings.add("reference group: ", of_reference), ""))
     reasons = np.where(both & ~np.isfinite(ratio) & (reasons == ""), "reference value is 0: ratio undefined",
-                       reasons).tolist()
+                       reasons)
     disadvantaged = np.full(len(idx), None, dtype=object)
     differs = both & (v != v_ref)
     if worse is not None:
@@ -171,19 +171,24 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
             impact = np.where(defined[idx] & (best_favourable[block] > 0),
                               favourable[idx] / best_favourable[block], np.nan)
     n = values.n.astype(np.int64)
-    return {
-        "attribute": [attribute] * len(idx), "group": [labels[g % size] for g in idx],
-        "reference": [references[b].label for b in block], "reference_rule": [references[b].rule for b in block],
-        "metric": [metric.name] * len(idx), "value": list(v), "reference_value": list(v_ref),
-        "n": [int(x) for x in n[idx]], "reference_n": [int(x) for x in n[ref]], "ratio": list(ratio),
-        "ratio_ci_low": list(ratio_low), "ratio_ci_high": list(ratio_high), "difference": list(difference),
-        "difference_ci_low": list(diff_low), "difference_ci_high": list(diff_high),
-        "test": [str(t) for t in test], "statistic": list(statistic), "p_value": list(p_value),
-        "p_adjusted": [np.nan] * len(idx), "impact_ratio": list(impact),
-        "four_fifths_flag": [None if f is None else bool(f) for f in four_fifths],
-        "disadvantaged": [None if d is None else bool(d) for d in disadvantaged],
-        "status": ["ok" if ok and not reason else "undefined" for ok, reason in zip(both, reasons)],
-        "reason": reasons,
+    count = len(idx)
+    reasons = np.asarray(reasons, dtype=str)
+    flags = np.empty(count, dtype=object)
+    flags[:] = [None if f is None else bool(f) for f in four_fifths]
+    sides = np.empty(count, dtype=object)
+    sides[:] = [None if d is None else bool(d) for d in disadvantaged]
+    return {  # arrays, so that a sweep's thousands of rows never pass through Python lists
+        "attribute": np.full(count, attribute), "group": np.asarray(labels, dtype=str)[idx % size],
+        "reference": np.asarray([r.label for r in references], dtype=str)[block],
+        "reference_rule": np.asarray([r.rule for r in references], dtype=str)[block],
+        "metric": np.full(count, metric.name), "value": v, "reference_value": v_ref,
+        "n": n[idx], "reference_n": n[ref], "ratio": ratio, "ratio_ci_low": np.asarray(ratio_low, dtype=float),
+        "ratio_ci_high": np.asarray(ratio_high, dtype=float), "difference": difference,
+        "difference_ci_low": np.asarray(diff_low, dtype=float), "difference_ci_high": np.asarray(diff_high, dtype=float),
+        "test": np.asarray(test, dtype=str), "statistic": np.asarray(statistic, dtype=float),
+        "p_value": np.asarray(p_value, dtype=float), "p_adjusted": np.full(count, np.nan),
+        "impact_ratio": np.asarray(impact, dtype=float), "four_fifths_flag": flags, "disadvantaged": sides,
+        "status": np.where(both & (reasons == ""), "ok", "undefined"), "reason": reasons,
     }
 
 

@@ -85,7 +85,8 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
                               np.rint(reduced[0]).astype(np.int64), reduced[1], reduced[2])
         nan_draws = np.full((2, blocks * size, 4), np.nan)
         threshold = np.repeat(grid, size)
-        views = [_view(t) for t in threshold]
+        views = np.repeat(np.array([_view(t) for t in grid]), size)
+        group_labels, group_unknown = np.array(stacked.labels), np.array(stacked.unknown, dtype=bool)
         for metric in metrics:
             if metric.kind == Kind.SHARE:  # of the attribute's population, the same at every cut-off
                 first = GroupCounts(attribute, tuple(columns), labels_, parts, unknown, stacked.rows[:size],
@@ -94,30 +95,35 @@ def sweep_tables(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels
                                                       draws=lambda: nan_draws), blocks)
             else:
                 values = compute_metric(metric, stacked, confidence=settings.confidence, draws=lambda: nan_draws)
+            reason = np.asarray(values.reason, dtype=str)
             group_parts.add({
                 "threshold": threshold, "view": views, "attribute": attribute,
-                "group": list(stacked.labels), "metric": metric.name, "value": values.value,
+                "group": group_labels, "metric": metric.name, "value": values.value,
                 "ci_low": values.ci_low, "ci_high": values.ci_high, "n": values.n.astype(np.int64),
                 "numerator": values.numerator, "denominator": values.denominator,
-                "status": ["undefined" if r else "ok" for r in values.reason], "reason": list(values.reason),
-                "unknown": list(stacked.unknown), "_order": np.arange(blocks * size)}, blocks * size)
+                "status": np.where(reason != "", "undefined", "ok"), "reason": reason,
+                "unknown": group_unknown, "_order": np.arange(blocks * size)}, blocks * size)
             if metric.kind in (Kind.COUNT, Kind.SHARE):
                 continue
             fixed = references[attribute]
-            block_refs = [fixed] * blocks if fixed is not None else [
-                choose_reference(GroupCounts(attribute, tuple(columns), labels_, parts, unknown,
-                                             stacked.rows[b * size:(b + 1) * size],
-                                             stacked.weights[b * size:(b + 1) * size],
-                                             stacked.weights_sq[b * size:(b + 1) * size]),
-                                 _slice(values, b, size), rule or settings.reference_rule, adverse=spec.adverse,
-                                 min_group_size=settings.min_group_size) for b in range(blocks)]
+            by_value = (rule or settings.reference_rule) == "most_favourable"
+            if fixed is None:  # the largest group is the same at every cut-off: choose it once
+                chosen = [choose_reference(GroupCounts(attribute, tuple(columns), labels_, parts, unknown,
+                                                       stacked.rows[b * size:(b + 1) * size],
+                                                       stacked.weights[b * size:(b + 1) * size],
+                                                       stacked.weights_sq[b * size:(b + 1) * size]),
+                                           _slice(values, b, size), rule or settings.reference_rule,
+                                           adverse=spec.adverse, min_group_size=settings.min_group_size)
+                          for b in range(blocks if by_value else 1)]
+            block_refs = [fixed] * blocks if fixed is not None else chosen if by_value else chosen * blocks
             compared = compare_blocks(attribute, labels_, unknown, values, block_refs, adverse=spec.adverse,
                                       confidence=settings.confidence, min_expected=settings.min_expected,
                                       weighted=bool(spec.data.weight))
             rows = len(compared["group"])
             if rows:  # every block compares the same known groups with one reference each
                 per_block = np.repeat(grid, rows // blocks)
-                comparison_parts.add(dict(threshold=per_block, view=[_view(t) for t in per_block], **compared,
+                comparison_parts.add(dict(threshold=per_block, view=np.repeat(views[::size], rows // blocks),
+                                          **compared,
                                           _order=np.arange(rows)), rows)
     groups = group_parts.frame(["threshold"] + GROUP_COLUMNS)
     comparisons = comparison_parts.frame(["threshold"] + COMPARISON_COLUMNS[:-1])
