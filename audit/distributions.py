@@ -21,6 +21,7 @@ enters a variance or a distribution; each function says so.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -278,9 +279,13 @@ def ks_two_sample(values: ArrayLike, h1: ArrayLike, h2: ArrayLike, h1_sq: ArrayL
                    for sq, c in ((h1_sq, c1), (h2_sq, c2)))
     whole = np.array_equal(c1, np.rint(c1)) and np.array_equal(c2, np.rint(c2))
     if not weighted and whole and max(n1, n2) <= KS_EXACT_LIMIT:
-        result = sps.ks_2samp(np.repeat(x, c1.astype(np.int64)), np.repeat(x, c2.astype(np.int64)),
-                              method="auto")
-        return KSResult(float(result.statistic), float(result.pvalue), "exact")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = sps.ks_2samp(np.repeat(x, c1.astype(np.int64)), np.repeat(x, c2.astype(np.int64)),
+                                  method="auto")
+        fell_back = any("Switching" in str(w.message) for w in caught)  # scipy's exact method can fail
+        return KSResult(float(result.statistic), float(result.pvalue),
+                        "asymptotic (the exact computation failed)" if fell_back else "exact")
     d = float(np.max(np.abs(np.cumsum(c1) / n1 - np.cumsum(c2) / n2)))
     e1 = _effective_n(c1, None if not weighted else np.asarray(h1_sq if h1_sq is not None else c1, dtype=float))
     e2 = _effective_n(c2, None if not weighted else np.asarray(h2_sq if h2_sq is not None else c2, dtype=float))
