@@ -61,23 +61,6 @@ def _verdicts(spec: AuditSpec, comparisons: pd.DataFrame) -> pd.DataFrame:
 
 
 def _frame(rows: list[dict[str, Any]] | list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    if rows and isinstance(rows[0], pd.DataFrame):
-        frames = [f for f in rows if len(f)]  # type: ignore[union-attr]
-        return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _adjust(comparisons: pd.DataFrame, method: str) -> pd.DataFrame:
-    """Adjust p-values within each view (one family per decision rule), never across views."""
-    comparisons = comparisons.copy()
-    comparisons["p_adjusted"] = np.nan
-    for _, index in comparisons.groupby("view", sort=False).groups.items():
-        comparisons.loc[index, "p_adjusted"] = stats.adjust_p_values(
-            comparisons.loc[index, "p_value"].to_numpy(dtype=float), method)
-    return comparisons
-
-
-def _frame(rows: list[dict[str, Any]] | list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     frames = [r for r in rows if isinstance(r, pd.DataFrame) and len(r)]
     records = [r for r in rows if isinstance(r, dict)]
     parts = frames + ([pd.DataFrame(records)] if records else [])
