@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set up, then audit every bundled example with the CLI, printing the verdicts
-# and writing result.json, summary.md and junit.xml to out/<example>/.
+# and writing result.json, summary.md, junit.xml, the oversight report (report.html, report.pdf), the public
+# (small-cell-suppressed) outputs and manifest.json to out/<example>/.
 set -uo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 source "$root/scripts/setup.sh" || exit 2
@@ -8,9 +9,9 @@ status=0
 for spec in "$root"/examples/*/spec.yaml; do
   name="$(basename "$(dirname "$spec")")"
   echo
-  echo "=== $name: audit run ${spec#$root/} --out out/$name"
+  echo "=== $name: audit run ${spec#$root/} --out out/$name --report"
   code=0
-  audit run "$spec" --out "$root/out/$name" || code=$?
+  audit run "$spec" --out "$root/out/$name" --report || code=$?
   case $code in
     0) echo "=== $name: exit 0 (no rule fails)";;
     1) echo "=== $name: exit 1 (a fairness rule fails, as the example documents)";;

@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from audit.errors import AuditError, DataError, Problem, ReasonCode
+from audit.errors import AuditError, DataError, Problem, ReasonCode, UsageError
 from audit.metrics import EXTRA_METRICS, METRICS
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -102,21 +102,101 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
               help="Folder for result.json, summary.md and junit.xml.")
 @click.option("--strict", is_flag=True, help="Count inconclusive verdicts as failures (exit 1).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
-def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool) -> None:
+@click.option("--report", "with_report", is_flag=True,
+              help="Also write the oversight report (report.html, report.pdf), public outputs and manifest.json.")
+@click.option("--lang", type=click.Choice(["en", "vi"]), help="Language of the report (default: the spec's).")
+@click.option("--sign", "sign_key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ed25519 private key (PEM) to sign the manifest with (see 'audit keygen').")
+def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool, with_report: bool, lang: str | None,
+        sign_key: Path | None) -> None:
     """Run the audit described by SPEC and print its verdicts."""
     from audit.engine import run as run_audit
     from audit.outputs import write_outputs
 
+    if (with_report or sign_key) and out_dir is None:
+        raise UsageError("--report and --sign need --out: the folder to write the report into",
+                         reason=ReasonCode.OPTION_INVALID)
     result = run_audit(spec)
     console = _console()
     if quiet:
         console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
     else:
         _print_result(result, console, strict)
-    if out_dir is not None:
+    if out_dir is not None and (with_report or sign_key):
+        _write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=strict, console=console)
+    elif out_dir is not None:
         paths = write_outputs(result, out_dir, strict=strict)
         console.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
     sys.exit(result.exit_code(strict=strict))
+
+
+def _write_report(result: Any, out_dir: Path, *, lang: str | None, sign_key: Path | None, strict: bool,
+                  console: Console) -> None:
+    from audit.report.writer import write_report
+
+    files = write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=strict)
+    console.print(f"wrote {len(files.paths)} files to {out_dir}: " + ", ".join(sorted(files.paths)), markup=False)
+    console.print(f"report: {out_dir / 'report.html'} and {out_dir / 'report.pdf'} (HTML {files.html_seconds:.1f} s, "
+                  f"PDF {files.pdf_seconds:.1f} s); check it later with: audit verify {out_dir}", markup=False)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the report, the results and the manifest.")
+@click.option("--lang", type=click.Choice(["en", "vi"]), help="Language of the report (default: the spec's).")
+@click.option("--sign", "sign_key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ed25519 private key (PEM) to sign the manifest with (see 'audit keygen').")
+def report(spec: Path, out_dir: Path, lang: str | None, sign_key: Path | None) -> None:
+    """Audit SPEC and write the oversight report (HTML and PDF) with its evidence into --out.
+
+    Exits 0 whatever the verdict (the report states it); 2 on bad input.
+    """
+    from audit.engine import run as run_audit
+
+    result = run_audit(spec)
+    console = _console()
+    console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
+    _write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=False, console=console)
+
+
+@main.command()
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--key", "public_key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Ed25519 public key (PEM) to check the manifest's signature with.")
+def verify(folder: Path, public_key: Path | None) -> None:
+    """Check every file in FOLDER against its manifest (and signature); exit 1 if anything changed."""
+    from audit.evidence import format_report, verify as verify_folder
+
+    outcome = verify_folder(folder, public_key)
+    _console().print(format_report(outcome), markup=False)
+    sys.exit(EXIT_OK if outcome.ok else EXIT_FAIL)
+
+
+@main.command()
+@click.option("--private", "private_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the private key (keep it secret).")
+@click.option("--public", "public_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the public key (give it to whoever checks the reports).")
+def keygen(private_path: Path, public_path: Path) -> None:
+    """Make an Ed25519 key pair for signing report manifests."""
+    from audit.evidence import generate_keypair
+
+    generate_keypair(private_path, public_path)
+    _console().print(f"wrote {private_path} (private: keep it secret) and {public_path} (public)", markup=False)
+
+
+@main.command()
+def frameworks() -> None:
+    """List the framework profiles and the checklist item ids a spec can answer in report.answers."""
+    from audit.report.frameworks import PROFILES
+
+    console = _console()
+    for profile in PROFILES.values():
+        console.print(f"{profile.key}: {profile.title}", markup=False)
+        for item in profile.items:
+            who = "filled by the audit" if item.source == "audit" else "answer in report.answers"
+            console.print(f"  {item.id}  ({who}) {item.text}", markup=False)
 
 
 @main.command()

@@ -47,6 +47,10 @@ class ReasonCode(str, Enum):
     TIER_UNKNOWN = "tier_unknown"
     THRESHOLD_INVALID = "threshold_invalid"
     OVERRIDE_INVALID = "override_invalid"
+    OPTION_INVALID = "option_invalid"
+    KEY_INVALID = "key_invalid"
+    MANIFEST_NOT_FOUND = "manifest_not_found"
+    PDF_UNAVAILABLE = "pdf_unavailable"
 
 
 REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
@@ -71,6 +75,10 @@ REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
     ReasonCode.TIER_UNKNOWN: ErrorCategory.DATA,
     ReasonCode.THRESHOLD_INVALID: ErrorCategory.DATA,
     ReasonCode.OVERRIDE_INVALID: ErrorCategory.DATA,
+    ReasonCode.OPTION_INVALID: ErrorCategory.USAGE,
+    ReasonCode.KEY_INVALID: ErrorCategory.USAGE,
+    ReasonCode.MANIFEST_NOT_FOUND: ErrorCategory.DATA,
+    ReasonCode.PDF_UNAVAILABLE: ErrorCategory.USAGE,
 }
 
 

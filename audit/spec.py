@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
+import datetime as dt
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
@@ -352,6 +353,38 @@ class StatisticsSpec(_Model):
     seed: int = Field(20240601, description="Seed of the bootstrap; recorded in every result.")
 
 
+Framework = Literal["nyc_ll144", "eu_ai_act", "vietnam", "canada_aia", "nist_ai_rmf"]
+
+
+class ReportSpec(_Model):
+    """What the oversight report says beyond the numbers: its cover, scope, frameworks and sign-off."""
+
+    language: Literal["en", "vi"] = Field("en", description="Language of the report: en or vi.")
+    title: str | None = Field(None, description="Report title; default 'Algorithmic audit: <system name>'.")
+    agency: str | None = Field(None, description="Agency that owns the system; default system.owner.")
+    decision_supported: str | None = Field(None, description="The decision the system supports.")
+    affected: str | None = Field(None, description="Who is affected by the decisions.")
+    period: str | None = Field(None, description="Period the data covers, e.g. 'January to June 2026'.")
+    data_source: str | None = Field(None, description="Where the data came from (system logs, an extract, ...).")
+    audit_date: dt.date | None = Field(None, description="Date of the audit; default the day the report is made.")
+    auditor: str | None = None
+    reviewer: str | None = None
+    frameworks: tuple[Framework, ...] = Field(
+        (), description="Framework profiles, each adding its section: nyc_ll144, eu_ai_act, vietnam, "
+                        "canada_aia, nist_ai_rmf.")
+    small_cell_k: int = Field(10, ge=1, le=1000, description="Published outputs show counts below k as '< k' "
+                                                            "and withhold the rates built on them.")
+    small_share: float | None = Field(
+        None, gt=0, lt=1, description="Categories below this share of the data are excluded from impact ratios "
+                                      "(NYC LL144 allows 2%); the report lists them with their count and rate.")
+    small_share_justification: str | None = None
+    answers: dict[str, str] = Field(
+        default_factory=dict, description="Answers to framework checklist items, by item id (see 'audit "
+                                          "frameworks'), e.g. eu_ai_act.fria.process.")
+    limitations: tuple[str, ...] = Field((), description="Limitations to add to those the audit finds itself.")
+    recommendations: tuple[str, ...] = ()
+
+
 class AuditSpec(_Model):
     """A complete audit: system, data, labels, protected attributes, policy, statistics."""
 
@@ -373,6 +406,7 @@ class AuditSpec(_Model):
     policy: tuple[PolicyRule, ...] = ()
     metrics: tuple[str, ...] | None = Field(None, description="Metrics to compute; default all that apply.")
     statistics: StatisticsSpec = StatisticsSpec()
+    report: ReportSpec = ReportSpec()
 
     _intersections_before = field_validator("intersections", mode="before")(
         lambda cls, v: [_intersection_before(i) for i in v] if isinstance(v, (list, tuple)) else v)

@@ -17,5 +17,9 @@ def test_demo_audits_every_example(tmp_path) -> None:
         assert f"=== {example}: exit 1" in result.stdout
         body = json.loads((ROOT / "out" / example / "result.json").read_text())
         assert body["verdict"] == "fail"
-        assert (ROOT / "out" / example / "junit.xml").exists() and (ROOT / "out" / example / "summary.md").exists()
+        for name in ("junit.xml", "summary.md", "report.html", "report.pdf", "public.json", "manifest.json"):
+            assert (ROOT / "out" / example / name).exists(), (example, name)
+        verified = subprocess.run([str(ROOT / ".venv" / "bin" / "audit"), "verify", str(ROOT / "out" / example)],
+                                  capture_output=True, text=True)
+        assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "Traceback" not in result.stdout + result.stderr

@@ -1,0 +1,1 @@
+"""The oversight report: content, languages, fonts, HTML and PDF."""

@@ -1,0 +1,164 @@
+"""The report as one self-contained HTML file: inline CSS, an embedded font subset and inline SVG charts.
+
+Autoescaping is on for every value: group names, system names and answers
+from the spec are text, never markup, so ``<script>`` or a ``javascript:``
+link in the data is shown, not run. The page links to nothing (a
+Content-Security-Policy forbids every fetch but data: URLs).
+"""
+
+from __future__ import annotations
+
+import math
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined
+
+from audit.report import charts
+from audit.report.content import Finding, ReportContent, ResultBlock
+from audit.report.fonts import font_face_css
+from audit.report.i18n import (Translator, format_date, format_integer, format_interval, format_number,
+                               format_percent)
+
+GLOSSARY = (
+    ("Rate", "The share of a group's people who received the decision (or an error) measured by the metric."),
+    ("Reference group", "The group every other group is compared with."),
+    ("Ratio", "A group's rate divided by the reference group's rate; 1 means equal treatment."),
+    ("Difference", "A group's rate minus the reference group's rate; 0 means equal treatment."),
+    ("Confidence interval", "The range of values compatible with the data at the stated confidence level; "
+                            "a wide interval means little data."),
+    ("Adjusted p-value", "The probability of a difference at least this large if the groups were treated "
+                         "alike, corrected for the number of comparisons made."),
+    ("inconclusive", "Too little evidence to say whether the rule is met: the interval overlaps the edge of "
+                     "the band, or the group is smaller than the minimum size."),
+    ("Impact ratio", "A group's rate divided by the highest rate among the groups (NYC LL144)."),
+    ("Selective labels", "Ground truth known only for the cases that were checked, such as investigated "
+                         "households."),
+    ("Proxy", "A column that reveals a protected attribute, such as a district standing in for ethnicity."),
+)
+FRAMEWORK_SHORT = {"nyc_ll144": "NYC LL144", "eu_ai_act": "EU AI Act", "vietnam": "Vietnam",
+                   "canada_aia": "Canada DADM", "nist_ai_rmf": "NIST AI RMF"}
+
+
+def _number(value: Any, lang: str, significant: int = 3) -> str:
+    if isinstance(value, str):
+        return value  # already published as text, e.g. "< 10"
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return format_number(value, lang, significant=significant)
+
+
+class _Formatter:
+    """The template's filters and helpers for one language."""
+
+    def __init__(self, translator: Translator, confidence: float) -> None:
+        self.t = translator
+        self.lang = translator.lang
+        self.confidence = confidence
+
+    def count(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "—"
+        return format_integer(int(round(float(value))), self.lang)
+
+    def rate(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "—"
+        return format_percent(float(value), self.lang, digits=1)
+
+    def pvalue(self, value: Any) -> str:
+        if value is None or isinstance(value, str) or not math.isfinite(float(value)):
+            return "—"
+        return "< 0.001" if value < 0.001 and self.lang == "en" else "< 0,001" if value < 0.001 \
+            else format_number(value, self.lang, significant=2)
+
+    def interval(self, low: Any, high: Any) -> str:
+        if low is None or high is None or not (math.isfinite(float(low)) and math.isfinite(float(high))):
+            return "—"
+        return format_interval(float(low), float(high), self.lang)
+
+    def fill(self, template: str, **values: Any) -> str:
+        shown = {k: ("—" if v is None else v if isinstance(v, str) else _number(v, self.lang) if isinstance(v, float)
+                     else self.count(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                 for k, v in values.items()}
+        try:
+            return template.format(**shown)
+        except (KeyError, IndexError, ValueError):
+            return template
+
+    def finding(self, finding: Finding) -> str:
+        values = dict(finding.values)
+        if values.get("withheld"):
+            values.update(estimate=self.t.gettext("withheld"), low="—", high="—")
+        return self.fill(self.t.gettext(finding.title), **values)
+
+    def bars(self, block: ResultBlock) -> list[charts.Bar]:
+        return [charts.Bar(str(r["group"]), r["value"], r["low"], r["high"],
+                           self.t.gettext("withheld") if isinstance(r["n"], str) else "")
+                for r in block.rates]
+
+    def rate_svg(self, block: ResultBlock) -> str:
+        return charts.rate_chart(self.bars(block), title=f"{block.attribute}: {block.metric}",
+                                 label=lambda v: format_percent(v, self.lang, digits=0),
+                                 undefined=self.t.gettext("undefined"))
+
+    def ratio_svg(self, block: ResultBlock) -> str:
+        bars = [charts.Bar(str(r["group"]), r["estimate"], r["low"], r["high"],
+                           self.t.gettext("withheld") if isinstance(r["n"], str) else "") for r in block.rows]
+        band = tuple(b if math.isfinite(b) else (0.05 if i == 0 else 20.0) for i, b in enumerate(block.band))
+        return charts.ratio_chart(bars, band=band, title=f"{block.attribute}: {block.metric}",  # type: ignore
+                                  label=lambda v: format_number(v, self.lang, significant=2),
+                                  undefined=self.t.gettext("undefined"))
+
+    def heat_svg(self, block: ResultBlock) -> str:
+        assert block.heat is not None
+        band = tuple(b if math.isfinite(b) else (0.05 if i == 0 else 20.0) for i, b in enumerate(block.band))
+        return charts.heat_map(block.heat["rows"], block.heat["columns"], block.heat["cells"],
+                               title=block.attribute, label=lambda v: format_number(v, self.lang, significant=2),
+                               band=band, missing="—")  # type: ignore[arg-type]
+
+
+def _environment(fmt: _Formatter) -> Environment:
+    env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(_=fmt.t.gettext, finding_text=fmt.finding, interval=fmt.interval, rate_svg=fmt.rate_svg,
+                       ratio_svg=fmt.ratio_svg, heat_svg=fmt.heat_svg, glossary=GLOSSARY,
+                       fw_short=FRAMEWORK_SHORT)
+    env.filters.update(number=lambda v: _number(v, fmt.lang), integer=fmt.count, count=fmt.count,
+                       rate=fmt.rate, percent=fmt.rate, pvalue=fmt.pvalue, fill=fmt.fill,
+                       date=lambda d: format_date(d, fmt.lang) if d else "—")
+    return env
+
+
+class RecordingTranslator(Translator):
+    """A translator that remembers every message id it was asked for (to check catalogues are complete)."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(lang)
+        self.asked: set[str] = set()
+
+    def gettext(self, msgid: str) -> str:
+        self.asked.add(msgid)
+        return super().gettext(msgid)
+
+
+def render_html(content: ReportContent, *, lang: str, confidence: float,
+                translator: Translator | None = None) -> str:
+    """The report as HTML text in ``lang`` (``en`` or ``vi``), self-contained.
+
+    ``translator`` replaces the default one for ``lang`` (e.g. a
+    :class:`RecordingTranslator`).
+    """
+    translator = translator or Translator(lang)
+    fmt = _Formatter(translator, confidence)
+    templates = resources.files("audit.report") / "templates"
+    env = _environment(fmt)
+    template = env.from_string((templates / "report.html.j2").read_text(encoding="utf-8"))
+    title = content.cover["title"] or f"{translator.gettext('Algorithmic audit')}: {content.cover['system']}"
+    context = {"content": content, "lang": lang, "title": title, "css": (templates / "report.css").read_text(
+        encoding="utf-8"), "not_given": translator.gettext("Not provided")}
+    body = template.render(**context, fonts_css="")
+    return template.render(**context, fonts_css=font_face_css(body))

@@ -1,0 +1,215 @@
+"""The oversight report: contents, languages, PDF text, small cells, injection, evidence, the command line."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+import audit
+from audit.cli import main
+from audit.report.writer import render_report_html, write_report
+from conftest import EXAMPLES
+
+COMPAS = EXAMPLES / "compas" / "spec.yaml"
+FRAMEWORKS = ["nyc_ll144", "eu_ai_act", "vietnam", "canada_aia", "nist_ai_rmf"]
+
+
+def _pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def _compas_spec(**report) -> dict:
+    raw = yaml.safe_load(COMPAS.read_text())
+    raw["data"]["path"] = str(COMPAS.parent / raw["data"]["path"])
+    raw["report"] = {"frameworks": FRAMEWORKS, "auditor": "Nguyễn Thị Lan", "audit_date": "2026-11-23",
+                     "agency": "Broward County", "answers": {"eu_ai_act.fria.period": "Daily, since 2013"},
+                     **report}
+    return raw
+
+
+@pytest.fixture(scope="module")
+def compas_report(tmp_path_factory) -> tuple[audit.AuditResult, Path]:
+    out = tmp_path_factory.mktemp("compas_report")
+    result = audit.run(_compas_spec())
+    write_report(result, out)
+    return result, out
+
+
+def test_report_files_and_sections_in_order(compas_report) -> None:
+    _, out = compas_report
+    for name in ("result.json", "summary.md", "junit.xml", "report.html", "report.pdf", "public.json",
+                 "public.md", "manifest.json"):
+        assert (out / name).exists(), name
+    html = (out / "report.html").read_text(encoding="utf-8")
+    headings = ["Executive summary", "Scope and data", "Method", "Results", "Findings", "Limitations",
+                "Recommendations", "NYC Local Law 144", "EU AI Act", "Vietnam", "Canada", "NIST",
+                "Sign-off", "Reproducibility manifest"]
+    titles = re.findall(r"<h2>(.*?)</h2>", html)
+    positions = [next(i for i, t in enumerate(titles) if h in t) for h in headings]
+    assert positions == sorted(positions), titles
+    assert html.index("Reproducibility manifest") < html.index("<h3>Glossary</h3>")
+    assert "Daily, since 2013" in html and "Not provided" in html  # a spec answer, and a visible gap
+
+
+def test_pdf_text_has_the_key_numbers(compas_report) -> None:
+    result, out = compas_report
+    text = _pdf_text(out / "report.pdf")
+    row = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'African-American'").iloc[0]
+    assert f"{row['estimate']:.3g}" in text  # 1.92
+    assert f"{row['ci_low']:.3g} to {row['ci_high']:.3g}" in text
+    assert result.provenance.data.sha256 in text.replace("\n", "").replace(" ", "")
+    assert "Nguyễn Thị Lan" in text
+
+
+def test_pdf_pages_render_to_png(compas_report, tmp_path) -> None:
+    _, out = compas_report
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "2", str(out / "report.pdf"),
+                    str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) == 2 and all(p.stat().st_size > 2000 for p in pages)
+    artifacts = Path(__file__).parent.parent / "out" / "test-artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        shutil.copy(page, artifacts / f"report-{page.name}")
+
+
+def test_vietnamese_report_with_diacritics_in_html_and_pdf(tmp_path) -> None:
+    result = audit.run(_compas_spec(language="vi"))
+    write_report(result, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert '<html lang="vi">' in html
+    text = _pdf_text(tmp_path / "report.pdf")
+    for words in ("Kiểm toán thuật toán", "Kết luận chung", "Nguyễn Thị Lan", "23 tháng 11 năm 2026"):
+        assert words in text, words
+    row = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'African-American'").iloc[0]
+    assert f"{row['estimate']:.3g}".replace(".", ",") in text  # Vietnamese decimal comma
+
+
+def test_html_is_self_contained(compas_report) -> None:
+    _, out = compas_report
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert not re.search(r"""(?:src|href)\s*=\s*["'](?!data:|#)""", html)
+    assert not re.search(r"url\((?!\s*['\"]?data:)", html)
+    assert "@font-face" in html and "<script" not in html
+
+
+def _small_groups_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 600
+    region = np.array(["north"] * 300 + ["south"] * 280 + ["island"] * 16 + ["=HYPERLINK(\"http://x\")"] * 4)
+    sex = rng.choice(["f", "m"], n)
+    y = rng.integers(0, 2, n)
+    d = (rng.random(n) < 0.3 + 0.2 * (region == "south")).astype(int)
+    return pd.DataFrame({"region": region, "sex": sex, "y": y, "d": d})
+
+
+SMALL_SPEC = {"system": {"name": "<script>alert('x')</script> scoring"},
+              "outcome": {"column": "y", "positive": 1}, "decision": {"column": "d", "positive": 1, "adverse": True},
+              "protected": [{"column": "region", "reference": "north"}, {"column": "sex"}],
+              "intersections": [["region", "sex"]],
+              "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25]}],
+              "report": {"small_cell_k": 10, "agency": "javascript:alert(1)"}}
+
+
+def test_no_published_output_shows_a_count_below_k(tmp_path) -> None:
+    result = audit.run(SMALL_SPEC, _small_groups_frame())
+    files = write_report(result, tmp_path)
+    small = result.groups.query("metric == 'count' and value < 10")
+    assert len(small)  # the case has cells below k
+    text = _pdf_text(tmp_path / "report.pdf")
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    for r in small.to_dict(orient="records"):
+        cell = re.escape(str(r["group"]))
+        # the row of that group in any table never shows its count as a number
+        for body in (html,):
+            for match in re.finditer(rf">{cell}</td><td class=\"num\">([^<]*)<", body):
+                assert match.group(1).strip() in ("&lt; 10", "—"), (r["group"], match.group(1))
+    assert "< 10" in text
+    for name, path in files.paths.items():
+        if name.startswith("public") and name.endswith(".csv"):
+            frame = pd.read_csv(path)
+            for column in ("n", "numerator", "denominator", "reference_n"):
+                if column in frame:
+                    numbers = pd.to_numeric(frame[column], errors="coerce").dropna()
+                    assert not ((numbers < 10) & (numbers >= 0)).any() or column == "numerator", (name, column)
+
+
+def test_values_from_data_and_spec_are_inert(tmp_path) -> None:
+    result = audit.run(SMALL_SPEC, _small_groups_frame())
+    write_report(result, tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="javascript' not in html and "javascript:alert(1)" in html  # shown as text
+    text = _pdf_text(tmp_path / "report.pdf")
+    assert "<script>alert('x')</script>" in text.replace("’", "'").replace("&#39;", "'")
+    for path in tmp_path.glob("public*.csv"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            for cell in line.split(","):
+                assert not cell.strip('"').startswith("=HYPERLINK"), (path.name, cell)
+
+
+def test_verify_detects_a_one_byte_change_and_a_wrong_signature(tmp_path) -> None:
+    runner = CliRunner()
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    assert runner.invoke(main, ["keygen", "--private", str(keys / "a.pem"), "--public", str(keys / "a.pub")]
+                         ).exit_code == 0
+    assert runner.invoke(main, ["keygen", "--private", str(keys / "b.pem"), "--public", str(keys / "b.pub")]
+                         ).exit_code == 0
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(_compas_spec()), encoding="utf-8")
+    out = tmp_path / "out"
+    made = runner.invoke(main, ["report", str(spec), "--out", str(out), "--sign", str(keys / "a.pem")])
+    assert made.exit_code == 0, made.output
+    ok = runner.invoke(main, ["verify", str(out), "--key", str(keys / "a.pub")])
+    assert ok.exit_code == 0, ok.output
+    wrong = runner.invoke(main, ["verify", str(out), "--key", str(keys / "b.pub")])
+    assert wrong.exit_code == 1 and "invalid" in wrong.output.lower()
+    for name in ("report.pdf", "report.html", "result.json", "public.json"):
+        path = out / name
+        original = path.read_bytes()
+        changed = bytearray(original)
+        changed[len(changed) // 2] ^= 1
+        path.write_bytes(bytes(changed))
+        result = runner.invoke(main, ["verify", str(out)])
+        assert result.exit_code == 1 and name in result.output, (name, result.output)
+        path.write_bytes(original)
+    assert runner.invoke(main, ["verify", str(out)]).exit_code == 0
+
+
+def test_cli_report_options_and_bad_input(tmp_path) -> None:
+    runner = CliRunner()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(_compas_spec()), encoding="utf-8")
+    run = runner.invoke(main, ["run", str(spec), "--out", str(tmp_path / "o"), "--report", "--lang", "vi"])
+    assert run.exit_code == 1, run.output  # the audit fails its policy; the report is written anyway
+    assert (tmp_path / "o" / "report.pdf").exists()
+    assert '<html lang="vi">' in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    no_out = runner.invoke(main, ["run", str(spec), "--report"])
+    assert no_out.exit_code == 2 and "--out" in no_out.output and "Traceback" not in no_out.output
+    bad_key = tmp_path / "bad.pem"
+    bad_key.write_text("not a key")
+    signed = runner.invoke(main, ["report", str(spec), "--out", str(tmp_path / "s"), "--sign", str(bad_key)])
+    assert signed.exit_code == 2 and "bad.pem" in signed.output and "Traceback" not in signed.output
+    missing = runner.invoke(main, ["verify", str(tmp_path)])
+    assert missing.exit_code == 2 and "manifest" in missing.output
+    bad_framework = dict(_compas_spec(), report={"frameworks": ["gdpr"]})
+    spec.write_text(yaml.safe_dump(bad_framework), encoding="utf-8")
+    refused = runner.invoke(main, ["report", str(spec), "--out", str(tmp_path / "x")])
+    assert refused.exit_code == 2 and "report.frameworks" in refused.output and "nyc_ll144" in refused.output
+
+
+def test_report_html_is_the_same_through_the_python_api(compas_report) -> None:
+    result, out = compas_report
+    again = render_report_html(result, today=result.spec.report.audit_date)
+    assert again == (out / "report.html").read_text(encoding="utf-8")
