@@ -525,11 +525,12 @@ def histogram_quantile(values: ArrayLike, counts: ArrayLike, q: float) -> float:
     cumulative = np.cumsum(c)
     if not np.array_equal(c, np.rint(c)):
         return float(x[min(int(np.searchsorted(cumulative, q * total, side="left")), x.size - 1)])
-    position = (total - 1) * q
+    position = (total - 1) * q  # numpy's virtual index for method="linear"
     lower = np.floor(position)
     low = _order_statistic(x, cumulative, lower)
-    high = _order_statistic(x, cumulative, lower + 1) if position > lower else low
-    return float(low + (position - lower) * (high - low))
+    high = _order_statistic(x, cumulative, min(lower + 1, total - 1))
+    t = position - lower
+    return float(high - (high - low) * (1 - t) if t >= 0.5 else low + (high - low) * t)  # numpy's _lerp
 
 
 def quantile_interval(values: ArrayLike, counts: ArrayLike, q: float, confidence: float,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from scipy import stats as sps
 from scipy.stats.contingency import association
 from sklearn.calibration import calibration_curve
@@ -145,6 +145,7 @@ def test_kruskal_and_chi_square_equal_scipy(samples) -> None:
 @SETTINGS
 @given(st.lists(st.integers(0, 30), min_size=1, max_size=90),
        st.sampled_from([0.01, 0.1, 0.37, 0.5, 0.9, 0.99]))
+@example([0, 1, 10], 0.9)  # numpy interpolates from the upper neighbour when the weight is >= 0.5
 def test_quantiles_and_their_intervals_equal_numpy_and_scipy(rows, q) -> None:
     x = np.array(rows, dtype=float)
     values = np.unique(x)
