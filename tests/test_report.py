@@ -213,3 +213,16 @@ def test_report_html_is_the_same_through_the_python_api(compas_report) -> None:
     result, out = compas_report
     again = render_report_html(result, today=result.spec.report.audit_date)
     assert again == (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_small_share_exclusions_are_listed_with_count_rate_and_justification() -> None:
+    spec = _compas_spec(small_share=0.02, small_share_justification="Too few defendants for a stable rate")
+    result = audit.run(spec)
+    html = render_report_html(result)
+    share = result.groups.query("metric == 'share' and attribute == 'race' and view == 'decision'")
+    small = share[share["value"] < 0.02]["group"].tolist()
+    assert small and "Too few defendants for a stable rate" in html
+    section = html[html.index("Categories excluded under the small-share rule"):html.index("3. Method")]
+    for group in small:
+        assert f"<td>{group}</td>" in section
+    assert "Art. 5(1)(c)(i)" in html and "Art. 5(1)(c)(ii)" in html  # the social-scoring question
