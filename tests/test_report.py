@@ -226,3 +226,25 @@ def test_small_share_exclusions_are_listed_with_count_rate_and_justification() -
     for group in small:
         assert f"<td>{group}</td>" in section
     assert "Art. 5(1)(c)(i)" in html and "Art. 5(1)(c)(ii)" in html  # the social-scoring question
+def test_findings_map_to_the_six_principles_in_vietnamese(tmp_path) -> None:
+    html = render_report_html(audit.run(_compas_spec(language="vi")))
+    for principle in ("đáng tin cậy", "trách nhiệm giải trình"):
+        assert principle in html
+    assert sys.modules["audit.report.frameworks"].VIETNAM_PRINCIPLES
+
+
+def test_every_text_of_a_vietnamese_report_is_translated() -> None:
+    from audit.report.content import build_content
+    from audit.report.html import RecordingTranslator, render_html
+    from audit.report.i18n import Translator
+
+    references = re.compile(r"^(?:[\d.]+|(?:MAP|MEASURE) [\d.]+|§[\w().-]+)$")  # identical in both languages
+    result = audit.run(_compas_spec(language="vi", small_share=0.02))
+    recorder = RecordingTranslator("vi")
+    tables = {"groups": result.groups, "comparisons": result.comparisons, "verdicts": result.verdicts}
+    render_html(build_content(result, tables=tables), lang="vi", confidence=0.95, translator=recorder)
+    english = Translator("en")
+    vietnamese = Translator("vi")
+    untranslated = sorted(m for m in recorder.asked
+                          if vietnamese.gettext(m) == english.gettext(m) and not references.match(m))
+    assert not untranslated
