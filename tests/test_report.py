@@ -89,7 +89,8 @@ def test_vietnamese_report_with_diacritics_in_html_and_pdf(tmp_path) -> None:
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert '<html lang="vi">' in html
     text = _pdf_text(tmp_path / "report.pdf")
-    for words in ("Kiểm toán thuật toán", "Kết luận chung", "Nguyễn Thị Lan", "23 tháng 11 năm 2026"):
+    for words in ("Kiểm toán thuật toán", "Kết luận chung", "Nguyễn Thị Lan", "23 tháng 11 năm 2026",
+                  "Tỷ lệ dương tính giả của African-American"):
         assert words in text, words
     row = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'African-American'").iloc[0]
     assert f"{row['estimate']:.3g}".replace(".", ",") in text  # Vietnamese decimal comma

@@ -298,12 +298,13 @@ def _frameworks(result: AuditResult, groups: pd.DataFrame, comparisons: pd.DataF
 
 
 def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today: dt.date | None = None,
-                  manifest: dict[str, Any] | None = None) -> ReportContent:
+                  manifest: dict[str, Any] | None = None, notes: list[str] | None = None) -> ReportContent:
     """The report's content from an audit result and the (suppressed) tables to publish.
 
     ``tables`` holds ``groups``, ``comparisons`` and ``verdicts`` as they may
-    be published (after small-cell suppression); the result supplies the
-    spec, provenance and notes.
+    be published (after small-cell suppression), ``notes`` the audit's notes
+    as they may be published (default: the result's); the result supplies
+    the spec and provenance.
     """
     today = today or dt.date.today()
     groups, comparisons, verdicts = tables["groups"], tables["comparisons"], tables["verdicts"]
@@ -339,5 +340,5 @@ def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today
                   "seed": result.provenance.seed, "result_sha256": result.result_sha256,
                   "created_at": result.provenance.created_at, "manifest": manifest or {}},
         small_cell_k=result.spec.report.small_cell_k,
-        notes=list(result.notes),
+        notes=list(result.notes if notes is None else notes),
     )

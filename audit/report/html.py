@@ -82,6 +82,8 @@ class _Formatter:
         return format_interval(float(low), float(high), self.lang)
 
     def fill(self, template: str, **values: Any) -> str:
+        if isinstance(values.get("metric"), str):
+            values["metric"] = self.t.gettext(values["metric"])  # metric names are fixed texts too
         shown = {k: ("—" if v is None else v if isinstance(v, str) else _number(v, self.lang) if isinstance(v, float)
                      else self.count(v) if isinstance(v, int) and not isinstance(v, bool) else v)
                  for k, v in values.items()}
@@ -94,7 +96,8 @@ class _Formatter:
         values = dict(finding.values)
         if values.get("withheld"):
             values.update(estimate=self.t.gettext("withheld"), low="—", high="—")
-        return self.fill(self.t.gettext(finding.title), **values)
+        text = self.fill(self.t.gettext(finding.title), **values)
+        return text[:1].upper() + text[1:]  # a sentence, even when it opens with a metric's name
 
     def bars(self, block: ResultBlock) -> list[charts.Bar]:
         return [charts.Bar(str(r["group"]), r["value"], r["low"], r["high"],

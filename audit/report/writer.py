@@ -37,7 +37,7 @@ def render_report_html(result: AuditResult, *, lang: str | None = None, today: d
     k = result.spec.report.small_cell_k
     public = suppress(result, k)
     tables = {"groups": public.groups, "comparisons": public.comparisons, "verdicts": public.verdicts}
-    content = build_content(result, tables=tables, today=today)
+    content = build_content(result, tables=tables, today=today, notes=list(public.notes))
     return render_html(content, lang=lang or result.spec.report.language,
                        confidence=result.spec.statistics.confidence)
 
