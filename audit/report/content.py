@@ -182,11 +182,14 @@ def _results(result: AuditResult, groups: pd.DataFrame, comparisons: pd.DataFram
                            & (groups["view"] == view)]
         compared = comparisons[(comparisons["metric"] == metric) & (comparisons["attribute"] == attribute)
                                & (comparisons["view"] == view)].set_index("group")
+        own = rate_rows.set_index("group")
         table = []
         for r in rows.to_dict(orient="records"):
             c = compared.loc[r["group"]] if r["group"] in compared.index else None
             table.append({"group": r["group"], "n": r["n"], "reference": r["reference"],
                           "value": _num(c["value"]) if c is not None else None,
+                          "rate_low": _num(own.loc[r["group"], "ci_low"]) if r["group"] in own.index else None,
+                          "rate_high": _num(own.loc[r["group"], "ci_high"]) if r["group"] in own.index else None,
                           "estimate": _num(r["estimate"]), "low": _num(r["ci_low"]), "high": _num(r["ci_high"]),
                           "p": _num(r["p_adjusted"]), "verdict": r["verdict"], "reason": r["reason"]})
         rates = [{"group": r["group"], "n": r["n"], "value": _num(r["value"]), "low": _num(r["ci_low"]),

@@ -81,6 +81,11 @@ class _Formatter:
             return "—"
         return format_interval(float(low), float(high), self.lang)
 
+    def rate_interval(self, low: Any, high: Any) -> str:
+        if low is None or high is None or isinstance(low, str) or isinstance(high, str):
+            return "—"
+        return f"{self.rate(low)} – {self.rate(high)}"
+
     def fill(self, template: str, **values: Any) -> str:
         if isinstance(values.get("metric"), str):
             values["metric"] = self.t.gettext(values["metric"])  # metric names are fixed texts too
@@ -127,7 +132,8 @@ class _Formatter:
 
 def _environment(fmt: _Formatter) -> Environment:
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(_=fmt.t.gettext, finding_text=fmt.finding, interval=fmt.interval, rate_svg=fmt.rate_svg,
+    env.globals.update(_=fmt.t.gettext, finding_text=fmt.finding, interval=fmt.interval,
+                       rate_interval=fmt.rate_interval, rate_svg=fmt.rate_svg,
                        ratio_svg=fmt.ratio_svg, heat_svg=fmt.heat_svg, glossary=GLOSSARY,
                        fw_short=FRAMEWORK_SHORT)
     env.filters.update(number=lambda v: _number(v, fmt.lang), integer=fmt.count, count=fmt.count,
