@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The main job: set up, then audit every bundled example with the CLI, printing the verdicts
-# and writing result.json, summary.md, junit.xml, the oversight report (report.html, report.pdf), the public
-# (small-cell-suppressed) outputs and manifest.json to out/<example>/.
+# The main job: set up, audit every bundled example with the CLI (printing the verdicts and writing
+# result.json, summary.md, junit.xml, the oversight report in HTML and PDF, the public small-cell-suppressed
+# outputs and manifest.json to out/<example>/), then start the auditors' app on http://localhost:8501
+# (AUDIT_APP_PORT sets another port; --no-app stops after the audits). Ctrl+C stops the app.
 set -uo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 source "$root/scripts/setup.sh" || exit 2
@@ -18,4 +19,10 @@ for spec in "$root"/examples/*/spec.yaml; do
     *) echo "=== $name: exit $code (error)"; status=2;;
   esac
 done
-exit $status
+if [ "$status" != 0 ] || [ "${1:-}" = "--no-app" ]; then
+  exit $status
+fi
+port="${AUDIT_APP_PORT:-8501}"
+echo
+echo "=== the auditors' app: http://localhost:$port (opens on the audited welfare_scores example; Ctrl+C stops it)"
+exec audit app --port "$port"

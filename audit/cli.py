@@ -187,6 +187,36 @@ def keygen(private_path: Path, public_path: Path) -> None:
 
 
 @main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=8501, show_default=True,
+              help="Port to serve the app on.")
+@click.option("--address", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default serves this machine only.")
+@click.option("--max-upload-mb", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Largest file an auditor may upload, in MB.")
+@click.option("--registry", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file of the audit history (default: ~/.local/share/audit-toolkit/registry.sqlite).")
+@click.option("--secrets", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="TOML file with the login settings (OIDC [auth], or [audit_app.passwords]).")
+def app(port: int, address: str, max_upload_mb: int, registry: Path | None, secrets: Path | None) -> None:
+    """Start the auditors' app (Streamlit) on http://localhost:PORT; stop it with Ctrl+C."""
+    from audit_app.server import serve
+
+    _console().print(f"starting the audit app on http://localhost:{port} (this machine only unless --address "
+                     f"says otherwise); stop it with Ctrl+C", markup=False)
+    serve(port=port, address=address, max_upload_mb=max_upload_mb, registry=registry, secrets=secrets)
+
+
+@main.command("hash-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The password (asked for when not given).")
+def hash_password_command(password: str) -> None:
+    """Print a salted hash of a password, for the app's [audit_app.passwords] secrets."""
+    from audit.passwords import hash_password
+
+    click.echo(hash_password(password))
+
+
+@main.command()
 def frameworks() -> None:
     """List the framework profiles and the checklist item ids a spec can answer in report.answers."""
     from audit.report.frameworks import PROFILES

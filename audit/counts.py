@@ -637,6 +637,14 @@ class _SqlAxis:
                 raise _TooMany(self.column, self.limit)
         return code
 
+    def codes(self, values: Any) -> np.ndarray:
+        """:meth:`code` of every value of a column (pandas Series), computed once per distinct value."""
+        inverse, uniques = pd.factorize(values, use_na_sentinel=True)
+        if not len(uniques):
+            return np.full(len(values), -1, dtype=np.int64)
+        mapped = np.array([self.code(u) for u in uniques] + [-1], dtype=np.int64)
+        return mapped[inverse]  # the sentinel -1 picks the last entry: missing
+
     def sort_keys(self) -> list[Any]:
         return self._keys
 
@@ -672,52 +680,41 @@ def _count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
     query = (f"SELECT {', '.join(dict.fromkeys(sum(sets, [])))}, {set_id} AS set_id, {', '.join(aggregates)} "
              f"FROM (SELECT {', '.join(keys + inner)} FROM audit_input) GROUP BY GROUPING SETS ({grouping})")
     try:
-        result = relation.query("audit_input", query).fetchall()
+        result = relation.query("audit_input", query).to_arrow_table().to_pandas()
     except duckdb.Error as error:
         raise _sql_error(error, plan, relation.columns) from None
     names = list(dict.fromkeys(sum(sets, [])))
-    position = {name: i for i, name in enumerate(names)}
     axes: list[Any] = [_SqlAxis(c, plan.max_groups) for c in plan.protected]
     axes += [_SqlAxis(c, LABEL_LIMIT) for c in plan.labels]
     if plan.score:
         axes.append(_SqlAxis(plan.score.column, None, plan.score.binning))
     amount_axes = [_SqlAxis(a.column, None, a.binning) for a in plan.amounts]
     main, amount_tables = _Table(), [_Table() for _ in plan.amounts]
-    main_rows: list[list[int]] = []
-    main_sums: list[list[float]] = []
-    amount_rows: list[list[list[int]]] = [[] for _ in plan.amounts]
-    amount_sums: list[list[list[float]]] = [[] for _ in plan.amounts]
+    sums = result.iloc[:, len(names) + 1:].to_numpy(dtype=np.float64, na_value=0.0)
+    set_ids = result["set_id"].to_numpy(dtype=np.int64)
+    kept = result["kept"].to_numpy(dtype=bool, na_value=False)
     n_amounts = len(plan.amounts)
-    agg = len(names) + 1
-    rows_read = 0
+    is_main = set_ids == (1 << n_amounts) - 1 if n_amounts else np.ones(len(result), dtype=bool)
+    rows_read = int(round(sums[is_main, 0].sum())) if len(result) else 0
     try:
-        for record in result:
-            set_id = record[len(names)]
-            sums = [float(v or 0.0) for v in record[agg:]]
-            if n_amounts == 0 or set_id == (1 << n_amounts) - 1:  # the main set (every amount key absent)
-                rows_read += int(round(sums[0]))
-                if not record[position["kept"]]:
-                    continue
-                main_rows.append([axis.code(record[position[key]]) for axis, key in zip(axes, main_keys)])
-                main_sums.append(sums[:3] + (sums[3:5] if plan.score else []))
+        rows = is_main & kept
+        if rows.any():
+            chosen = result[rows]
+            main.keys.append(np.stack([axis.codes(chosen[key]) for axis, key in zip(axes, main_keys)]))
+            main.sums.append(list(sums[rows][:, :5 if plan.score else 3].T))
+        for j in range(n_amounts):
+            rows = (set_ids == (1 << n_amounts) - 1 - (1 << (n_amounts - 1 - j))) & kept
+            if not rows.any():
                 continue
-            j = n_amounts - 1 - (((1 << n_amounts) - 1) ^ set_id).bit_length() + 1
-            if not record[position["kept"]]:
-                continue
-            key = [axis.code(record[position[f"k{i}"]]) for i, axis in enumerate(axes[:k])]
-            key.append(amount_axes[j].code(record[position[f"a{j}"]]))
+            chosen = result[rows]
+            key = [axis.codes(chosen[f"k{i}"]) for i, axis in enumerate(axes[:k])]
+            key.append(amount_axes[j].codes(chosen[f"a{j}"]))
             offset = 3 + (2 if plan.score else 0) + 2 * j
-            amount_rows[j].append(key)
-            amount_sums[j].append(sums[:3] + sums[offset:offset + 2])
+            amount_tables[j].keys.append(np.stack(key))
+            amount_tables[j].sums.append(list(np.concatenate([sums[rows][:, :3], sums[rows][:, offset:offset + 2]],
+                                                             axis=1).T))
     except _TooMany as error:
         raise _too_many_groups(error.column, f"more than {error.limit}", error.limit) from None
-    if main_rows:
-        main.keys.append(np.array(main_rows, dtype=np.int64).T)
-        main.sums.append(list(np.array(main_sums, dtype=np.float64).T))
-    for j in range(n_amounts):
-        if amount_rows[j]:
-            amount_tables[j].keys.append(np.array(amount_rows[j], dtype=np.int64).T)
-            amount_tables[j].sums.append(list(np.array(amount_sums[j], dtype=np.float64).T))
     return _assemble(plan, axes, main, list(zip(amount_axes, amount_tables)), rows_read=rows_read,
                      engine="duckdb")
 

@@ -1,20 +1,167 @@
-"""``run``: spec → counts → findings → verdict, the one engine behind every front end."""
+"""``run``: spec → counts → findings → verdict, the one engine behind every front end.
+
+An audit is two steps, and front ends that redraw often (the app's threshold
+slider) keep the first and repeat the second:
+
+* :func:`count` reads the data once and returns a :class:`Counted`: the
+  per-cell counts and the provenance of the data.
+* :func:`derive_result` turns counts into every table, test and verdict; it
+  never touches data. :func:`reusable` says whether counts made for one spec
+  serve another exactly (same columns, filter and weights; for a binned score,
+  the same cut-offs), so a new threshold or policy needs no new pass.
+
+:func:`run` is the two in a row, with the proxy scan when the spec asks for one.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from audit._version import __version__, package_versions
+from audit.counts import RawCounts
 from audit.findings import derive
 from audit.policy import overall
 from audit.result import AuditResult, Provenance
-from audit.sources import count_source, plan_for
+from audit.sources import DataProvenance, count_source, plan_for
 from audit.spec import AuditSpec, load_spec, spec_to_dict
+from audit.thresholds import fixed_splits, top_count
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The counts of one pass over the data, made for ``spec``; every finding is derived from them.
+
+    Attributes
+    ----------
+    spec : AuditSpec
+        The spec the data was counted for (its columns, filter, weights and, for
+        a binned score, cut-offs).
+    raw : RawCounts
+        Counts per cell × label values (× score bin).
+    data : DataProvenance
+        What was read, with its SHA-256 or fingerprint.
+    source : str
+        How messages name the data (``'file.csv'`` or ``the data``).
+    """
+
+    spec: AuditSpec
+    raw: RawCounts
+    data: DataProvenance
+    source: str
+
+
+@dataclass(frozen=True)
+class ProxyFindings:
+    """The proxy scan's ranked table and its notes (see :mod:`audit.proxies`)."""
+
+    table: pd.DataFrame
+    notes: tuple[str, ...] = ()
+
+
+def count(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
+          fingerprint: bool = True) -> Counted:
+    """Count the data of an audit in one pass (the arguments are those of :func:`run`); see :class:`Counted`."""
+    return _count(*load_spec(spec), data, fingerprint=fingerprint)
+
+
+def _count(spec: AuditSpec, base_dir: Path, data: Any, *, fingerprint: bool) -> Counted:
+    raw, provenance = count_source(spec, base_dir, data, fingerprint=fingerprint)
+    source = f"'{spec.data.path}'" if data is None else "the data"
+    return Counted(spec=spec, raw=raw, data=provenance, source=source)
+
+
+def reusable(counted: Counted, spec: AuditSpec) -> bool:
+    """Whether ``counted`` holds exactly the counts ``spec`` needs, so no new pass is necessary.
+
+    True when both specs count the same columns in the same way (protected
+    attributes, labels, score, amounts, weights, count column, filter, group
+    limit). A score with too many distinct values is counted in bins split at
+    the cut-offs the counted spec named, so then every cut-off value, sweep
+    point and calibration edge of ``spec`` must be a bin edge already, and its
+    top-k and top-per-cent thresholds must be among the counted spec's (their
+    cut-off scores depend on the data). Counting with a sweep over a grid makes
+    every grid point reusable as a plain cut-off.
+    """
+    if plan_for(spec) != plan_for(counted.spec):
+        return False
+    histogram = counted.raw.score
+    if spec.score is None or histogram is None or histogram.exact:
+        return True
+    before = counted.spec.score
+    assert before is not None
+    splits = set(histogram.binning.splits)
+    ranked = [t for t in spec.score.threshold if top_count(t, 1) is not None]
+    return set(fixed_splits(spec.score)) <= splits and all(t in before.threshold for t in ranked)
+
+
+def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings | None = None,
+                  created_at: str | None = None, views: Collection[str] | None = None) -> AuditResult:
+    """Every table, test and verdict of ``spec`` from counts made earlier; reads no data.
+
+    Parameters
+    ----------
+    spec : AuditSpec
+        The spec to judge; its counting needs must be met by ``counted``
+        (see :func:`reusable`).
+    counted : Counted
+        From :func:`count`, or read back from a registry.
+    proxies : ProxyFindings, optional
+        The proxy scan, when the spec asks for one (it reads other columns, so
+        it is not derived from the counts).
+    created_at : str, optional
+        ISO 8601 time of the audit, for a result reopened from a registry; default now.
+    views : collection of str, optional
+        Derive only these decision views (see :func:`audit.findings.derive`): a
+        partial result for redrawing one view, with that view's numbers exactly
+        as in the full result. Default: every view.
+
+    Raises
+    ------
+    UsageError
+        When the counts do not serve ``spec`` (count again with :func:`count`).
+    """
+    from audit.errors import ReasonCode, UsageError
+
+    if not reusable(counted, spec):
+        raise UsageError("the counts were made for another set-up (other columns, filter or score cut-offs); "
+                         "count the data again for this spec", reason=ReasonCode.OPTION_INVALID)
+    raw = counted.raw
+    findings = derive(spec, raw, plan_for(spec).roles, source=counted.source, views=views)
+    spec_json = json.dumps(spec_to_dict(spec), sort_keys=True)
+    provenance = Provenance(
+        toolkit_version=__version__, packages=package_versions(),
+        spec_sha256=hashlib.sha256(spec_json.encode()).hexdigest(), data=counted.data,
+        rows_read=raw.rows_read, rows_used=findings.rows_used, engine=raw.engine, seed=spec.statistics.seed,
+        created_at=created_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+    notes = list(findings.notes) + (list(proxies.notes) if proxies is not None else [])
+    if not spec.policy:
+        notes.append("the spec has no policy rules, so the overall verdict is inconclusive")
+    return AuditResult(spec=spec, verdict=overall(list(findings.verdicts["verdict"])), groups=findings.groups,
+                       comparisons=findings.comparisons, verdicts=findings.verdicts, spread=findings.spread,
+                       notes=tuple(notes), provenance=provenance, counts=findings.primary,
+                       tables=findings.tables | ({"proxies": proxies.table} if proxies is not None else {}))
+
+
+def scan_proxies(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None) -> ProxyFindings | None:
+    """The proxy scan ``spec.proxies`` asks for (a second scan of the data), or None when it asks for none."""
+    return _scan_proxies(*load_spec(spec), data)
+
+
+def _scan_proxies(spec: AuditSpec, base_dir: Path, data: Any) -> ProxyFindings | None:
+    if spec.proxies is None:
+        return None
+    from audit.proxy_scan import proxy_table
+
+    scan = proxy_table(spec, base_dir, data)
+    return ProxyFindings(table=scan.table, notes=tuple(scan.notes))
 
 
 def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
@@ -25,7 +172,7 @@ def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
     ----------
     spec : path, mapping or AuditSpec
         The audit spec; a path is read as YAML and ``data.path`` taken relative to it.
-    data : DataFrame, polars or pyarrow table, or DuckDB relation, optional
+    data : DataFrame, polars or pyarrow table, DuckDB relation or LoadedTable, optional
         Replaces ``data.path``. Never modified.
     fingerprint : bool
         Hash the columns used of in-memory data for the provenance record
@@ -42,24 +189,6 @@ def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
     >>> result.verdict                                      # doctest: +SKIP
     'fail'
     """
-    spec, base_dir = load_spec(spec)
-    raw, data_provenance = count_source(spec, base_dir, data, fingerprint=fingerprint)
-    source = f"'{spec.data.path}'" if data is None else "the data"
-    findings = derive(spec, raw, plan_for(spec).roles, source=source)
-    proxies = None
-    if spec.proxies is not None:
-        from audit.proxy_scan import proxy_table
-        proxies = proxy_table(spec, base_dir, data)
-    spec_json = json.dumps(spec_to_dict(spec), sort_keys=True)
-    provenance = Provenance(
-        toolkit_version=__version__, packages=package_versions(),
-        spec_sha256=hashlib.sha256(spec_json.encode()).hexdigest(), data=data_provenance,
-        rows_read=raw.rows_read, rows_used=findings.rows_used, engine=raw.engine, seed=spec.statistics.seed,
-        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
-    notes = list(findings.notes) + (list(proxies.notes) if proxies is not None else [])
-    if not spec.policy:
-        notes.append("the spec has no policy rules, so the overall verdict is inconclusive")
-    return AuditResult(spec=spec, verdict=overall(list(findings.verdicts["verdict"])), groups=findings.groups,
-                       comparisons=findings.comparisons, verdicts=findings.verdicts, spread=findings.spread,
-                       notes=tuple(notes), provenance=provenance, counts=findings.primary,
-                       tables=findings.tables | ({"proxies": proxies.table} if proxies is not None else {}))
+    loaded, base_dir = load_spec(spec)
+    counted = _count(loaded, base_dir, data, fingerprint=fingerprint)
+    return derive_result(loaded, counted, proxies=_scan_proxies(loaded, base_dir, data))

@@ -51,6 +51,8 @@ class ReasonCode(str, Enum):
     KEY_INVALID = "key_invalid"
     MANIFEST_NOT_FOUND = "manifest_not_found"
     PDF_UNAVAILABLE = "pdf_unavailable"
+    AUDIT_NOT_FOUND = "audit_not_found"
+    AUDIT_NOT_OWNER = "audit_not_owner"
 
 
 REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
@@ -79,6 +81,8 @@ REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
     ReasonCode.KEY_INVALID: ErrorCategory.USAGE,
     ReasonCode.MANIFEST_NOT_FOUND: ErrorCategory.DATA,
     ReasonCode.PDF_UNAVAILABLE: ErrorCategory.USAGE,
+    ReasonCode.AUDIT_NOT_FOUND: ErrorCategory.USAGE,
+    ReasonCode.AUDIT_NOT_OWNER: ErrorCategory.USAGE,
 }
 
 

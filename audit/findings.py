@@ -11,6 +11,7 @@ and of the rows it was summed from give the same findings.
 from __future__ import annotations
 
 from dataclasses import replace
+from collections.abc import Callable, Collection
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ from audit.score_analysis import (AUC_COLUMNS, CALIBRATION_COLUMNS, CAPACITY_COL
 from audit.spec import INTERSECTION_JOIN, AuditSpec
 from audit.thresholds import MEDIAN_VIEW, Cutoff, resolve_cutoffs
 from audit.views import (View, axis_totals, binary_views, median_view, pair_states, score_histograms,
-                         score_mapping, view_cells)
+                         view_cells)
 
 
 def _verdicts(spec: AuditSpec, comparisons: pd.DataFrame) -> pd.DataFrame:
@@ -113,8 +114,17 @@ class _Tables:
         self.spread.extend(spread)
 
 
-def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: str) -> Findings:
-    """Every table of the audit from the counts of one pass."""
+def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: str,
+           views: Collection[str] | None = None) -> Findings:
+    """Every table of the audit from the counts of one pass.
+
+    ``views`` limits the work to the decision views named (see
+    :meth:`AuditSpec.view_names`; ``score`` is the score's distribution, and
+    the sweep runs only when every view is asked for). Each view's numbers are
+    the same as in a full derivation, since p-values are adjusted within each
+    view. A front end that redraws one view (the app's slider) asks for it alone.
+    """
+    wanted: Callable[[str], bool] = (lambda name: True) if views is None else set(views).__contains__
     notes: list[str] = []
     cells, keep = resolve_protected(raw, spec, source, notes)
     labels = resolve_labels(raw, spec, roles, notes)
@@ -125,7 +135,6 @@ def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: s
     weighted = bool(spec.data.weight)
     sizes = take_cells(raw.weights.sum(axis=tuple(range(k, raw.weights.ndim))), keep)
     references = fixed_references(spec, cells, sizes)
-    sets = [columns for columns, *_ in _attribute_sets(spec)]
     tables = _Tables()
     cutoffs: list[Cutoff] = []
     if spec.score is not None and raw.score is not None:
@@ -133,23 +142,27 @@ def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: s
         cutoffs = resolve_cutoffs(spec.score, raw.score.values, per_bin,
                                   median=None if raw.score.exact else raw.score.binning.median)
         notes.extend(f"{c.name}: {c.note}" for c in cutoffs if c.note)
-    views = binary_views(spec.adverse, raw, labels, cutoffs, spec.score.column if spec.score else None)
+    all_views = binary_views(spec.adverse, raw, labels, cutoffs, spec.score.column if spec.score else None)
     primary: CellCounts | None = None
     by_view: dict[str, CellCounts] = {}
-    for view in views:
+    for view in all_views:
+        if not wanted(view.name):
+            continue
         counts = view_cells(view, raw, roles, labels, cells, keep, weighted=weighted, notes=())
         primary = primary or counts
         by_view[view.name] = counts
         tables.add(*analyse(spec, counts, references=references))
     if spec.score is not None and raw.score is not None:
-        _score_findings(spec, raw, roles, labels, cells, keep, references, cutoffs, by_view, tables, notes)
-    if labels.tiers is not None:
+        _score_findings(spec, raw, roles, labels, cells, keep, references, cutoffs, by_view, tables, notes,
+                        wanted=wanted, sweep=views is None)
+    if labels.tiers is not None and wanted("tiers"):
         _tier_findings(spec, raw, roles, labels, cells, keep, references, sizes, tables)
-    if labels.final is not None:
-        _override_findings(spec, raw, roles, labels, cells, keep, references, views, tables)
+    if labels.final is not None and wanted("overrides"):
+        _override_findings(spec, raw, roles, labels, cells, keep, references, all_views, tables)
     for amount, amount_spec in zip(raw.amounts, spec.amounts):
-        _amount_findings(spec, amount, amount_spec, cells, keep, references, sizes, tables)
-    if labels.checked is not None:
+        if wanted(f"amount: {amount.column}"):
+            _amount_findings(spec, amount, amount_spec, cells, keep, references, sizes, tables)
+    if labels.checked is not None and wanted("labels"):
         _check_findings(spec, raw, roles, labels, cells, keep, references, tables)
     comparisons = _frame(tables.comparisons, COMPARISON_COLUMNS)
     comparisons["selective_labels"] = labels.checked is not None and len(comparisons) > 0 and \
@@ -173,7 +186,8 @@ def _extra(tables: _Tables, name: str, columns: list[str], rows: Any) -> None:
 
 def _score_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
                     keep: list[np.ndarray], references: dict[str, Reference | None], cutoffs: list[Cutoff],
-                    by_view: dict[str, CellCounts], tables: _Tables, notes: list[str]) -> None:
+                    by_view: dict[str, CellCounts], tables: _Tables, notes: list[str], *,
+                    wanted: Callable[[str], bool], sweep: bool) -> None:
     assert spec.score is not None and raw.score is not None
     weighted = bool(spec.data.weight)
     confidence = spec.statistics.confidence
@@ -181,13 +195,28 @@ def _score_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], lab
         {"view": c.name, "kind": c.kind, "requested": c.requested, "cutoff": c.cutoff, "acted_on": c.acted_on,
          "population": c.population, "note": c.note} for c in cutoffs])
     median = next((c for c in cutoffs if c.name == MEDIAN_VIEW), None)
-    if median is not None:
+    if median is not None and wanted("score"):
         counts = view_cells(median_view(raw, median, spec.score.column, spec.adverse), raw, roles, labels, cells,
                             keep, weighted=weighted, notes=())
         counts = replace(counts, view="score")
         groups, comparisons, spread_rows = analyse(spec, counts, metrics=[METRICS["selection_rate"]],
                                                    references=references, rename={"selection_rate": "scoring_rate"})
         tables.add(groups, comparisons, spread_rows)
+    if wanted("score"):
+        _distributions(spec, raw, roles, labels, cells, keep, references, tables, notes)
+    for cutoff in cutoffs:
+        if cutoff.name in by_view:
+            _extra(tables, "capacity", CAPACITY_COLUMNS,
+                   capacity_rows(by_view[cutoff.name], confidence, sets_of(spec)))
+    if spec.score.sweep is not None and sweep:
+        _sweep(spec, raw, roles, labels, cells, keep, references, tables)
+
+
+def _distributions(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,
+                   keep: list[np.ndarray], references: dict[str, Reference | None], tables: _Tables,
+                   notes: list[str]) -> None:
+    """The score's distribution by group: AUC, calibration, KS and the other tests (the view ``score``)."""
+    assert spec.score is not None and raw.score is not None
     hist = {name: take_cells(score_histograms(array, raw, roles, labels), keep) for name, array in
             (("weights", raw.weights), ("weights_sq", raw.weights_sq), ("rows", raw.rows.astype(np.float64)))}
     values = raw.score.values
@@ -223,12 +252,6 @@ def _score_findings(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], lab
             _extra(tables, "auc", AUC_COLUMNS, auc_rows)
         if len(calibration):
             _extra(tables, "calibration", CALIBRATION_COLUMNS, [calibration])
-    for cutoff in cutoffs:
-        if cutoff.name in by_view:
-            _extra(tables, "capacity", CAPACITY_COLUMNS,
-                   capacity_rows(by_view[cutoff.name], confidence, sets_of(spec)))
-    if spec.score.sweep is not None:
-        _sweep(spec, raw, roles, labels, cells, keep, references, tables)
 
 
 def _sweep(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], labels: Labels, cells: Cells,

@@ -483,13 +483,18 @@ def _score_in_duckdb(relation: Any, protected: list[str], plan: _Candidate, type
 
 
 def _codes(values: Any) -> np.ndarray:
-    """Integer codes of a (masked) array of values; the masked (missing) entries share one code of their own."""
+    """Integer codes of a (masked) array of values; the masked (missing) entries share one code of their own.
+
+    Codes follow the sorted order of the values, not the order the engine returned them in, so that the
+    statistics (sums in floating point) come out bit for bit the same on every run and engine.
+    """
     mask = np.ma.getmaskarray(values)
     data = np.ma.getdata(values)
     codes = np.zeros(len(mask), dtype=np.int64)
     present = ~mask
     if present.any():
-        codes[present] = pd.factorize(pd.Series(data[present], copy=True), use_na_sentinel=False)[0]
+        codes[present] = pd.factorize(pd.Series(data[present], copy=True), use_na_sentinel=False,
+                                       sort=True)[0]
     codes[mask] = codes[present].max() + 1 if present.any() else 0
     return codes
 

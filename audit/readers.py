@@ -7,6 +7,11 @@ Parquet, a glob such as ``data/*.parquet``) into a lazy
 :class:`TableInfo`: the absolute path, format, encoding, delimiter, SHA-256 and
 size, for the evidence trail.
 
+The file may also be held in memory, as a :class:`MemoryFile` (an upload):
+then it is read by the same code with the same rules and messages, the bytes
+never touch the disk, and messages name the file as ``the uploaded file
+'people.csv'``.
+
 Every problem with the file is raised as a :class:`~audit.errors.DataError`
 whose message names the file, says what is wrong, what was found and how to
 fix it. No DuckDB or pandas exception text escapes unexplained.
@@ -75,31 +80,52 @@ Globs
     is a glob, allowed for CSV and Parquet. Matching files are read in sorted
     path order. ``TableInfo.sha256`` is then the SHA-256 of the concatenated
     lower-case hex SHA-256 digests of the files (ASCII, no separator) in that
-    order, and ``size_bytes`` is their total size.
+    order, and ``size_bytes`` is their total size. A :class:`MemoryFile` is
+    one file: its name is never a pattern.
+
+Files in memory
+    Every step that reads bytes works on "a file on disk or in memory"
+    through three helpers: :func:`_open_binary` (``open(path, 'rb')`` or
+    ``io.BytesIO``), :func:`_shown` (how messages name the file) and
+    :func:`_duckdb_targets` (the strings DuckDB's ``read_csv`` and
+    ``read_parquet`` read). pandas and openpyxl read the binary stream. For
+    DuckDB the bytes are put in an fsspec in-memory filesystem made for that
+    one upload, under a protocol of its own (``auditupload<random hex>://``),
+    and registered on the caller's connection only while the file is opened.
+    fsspec's plain ``MemoryFileSystem`` is not used: its store is shared by
+    the whole process, so uploads of different visitors could meet there.
+    The open-time check of a UTF-8 CSV or Parquet upload reads its rows into
+    an Arrow table (one pass, instead of a check now and a read later), so
+    the relation returned holds the rows in memory and nothing stays
+    registered on the connection.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import glob as globbing
 import hashlib
+import io
 import os
 import re
 import unicodedata
+import uuid
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import IO, Final, Union
 
 import duckdb
 import pandas as pd
 
 from audit.sql import quote_identifier
-from audit.errors import DataError, Problem, ReasonCode, SpecError, did_you_mean, format_problems
+from audit.errors import DataError, Problem, ReasonCode, SpecError, UsageError, did_you_mean, format_problems
 
-__all__ = ["ReadOptions", "TableInfo", "open_table", "file_sha256", "detect_format", "SUPPORTED_EXTENSIONS"]
+__all__ = ["MemoryFile", "ReadOptions", "TableInfo", "open_table", "file_sha256", "detect_format",
+           "SUPPORTED_EXTENSIONS"]
 
 SUPPORTED_EXTENSIONS: Final[dict[str, str]] = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
@@ -116,6 +142,7 @@ _DELIMITER_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pi
 _UTF8_FAST: Final = frozenset({"utf-8", "utf-8-sig", "ascii"})
 _PREFERRED_ENCODINGS: Final = ("cp1252", "cp1250", "cp1251", "iso8859-15", "iso8859-1")
 _GLOB_CHARS: Final = frozenset("*?[")
+_UPLOAD_PROTOCOL: Final = "auditupload"   # + 32 random hex digits, one protocol per registered upload
 _SIGNATURES: Final = (
     (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one; give it the .xlsx extension)"),
     (b"PAR1", "a Parquet file (give it the .parquet extension)"),
@@ -126,6 +153,51 @@ _SIGNATURES: Final = (
                           "extension, or better re-save it as .xlsx or CSV)"),
     (b"SQLite format 3", "an SQLite database"),
 )
+
+
+@dataclass(frozen=True)
+class MemoryFile:
+    """A data file held in memory, such as an upload: its file name and its bytes.
+
+    Parameters
+    ----------
+    name : str
+        The file's name as the user gave it (``"people.csv"``). Its extension
+        gives the format, as for a file on disk; messages name the file by it
+        (``the uploaded file 'people.csv'``). It is never opened on disk and
+        never read as a pattern.
+    data : bytes
+        The whole file, byte for byte. Never written anywhere: not to disk,
+        not to a temporary folder, not to a process-wide store.
+
+    Raises
+    ------
+    UsageError
+        (``UNSUPPORTED_DATA``) when ``name`` is not a non-blank string or
+        ``data`` is not ``bytes`` (pass ``bytes(buffer)`` for a bytearray or
+        memoryview).
+
+    Examples
+    --------
+    >>> upload = MemoryFile("people.csv", b"race,flag\\nA,1\\nB,0\\n")
+    >>> upload
+    MemoryFile(name='people.csv', 18 bytes)
+    """
+
+    name: str
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise UsageError(f"MemoryFile: name must be the file's name with its extension, such as "
+                             f"'people.csv'; got {self.name!r}", reason=ReasonCode.UNSUPPORTED_DATA)
+        if not isinstance(self.data, bytes):
+            raise UsageError(f"MemoryFile: data must be the file's bytes; got {type(self.data).__name__} for "
+                             f"'{self.name}' (pass bytes(buffer) for a bytearray or memoryview)",
+                             reason=ReasonCode.UNSUPPORTED_DATA)
+
+    def __repr__(self) -> str:
+        return f"MemoryFile(name={self.name!r}, {len(self.data):,} bytes)"
 
 
 @dataclass(frozen=True)
@@ -184,7 +256,8 @@ class TableInfo:
     Attributes
     ----------
     path : str
-        Absolute path of the file (symlinks resolved), or the absolute glob.
+        Absolute path of the file (symlinks resolved), or the absolute glob;
+        for a :class:`MemoryFile`, its name as given.
     format : str
         ``"csv"``, ``"parquet"`` or ``"excel"``.
     encoding : str or None
@@ -197,10 +270,11 @@ class TableInfo:
     delimiter : str or None
         For CSV the field delimiter used; ``None`` otherwise.
     sha256 : str
-        Hex SHA-256 of the file's bytes; for a glob, of the matched files'
+        Hex SHA-256 of the file's bytes (the same for a file on disk and for
+        its bytes in a :class:`MemoryFile`); for a glob, of the matched files'
         hex digests concatenated in sorted path order.
     size_bytes : int
-        Size of the file, or total size of the matched files.
+        Size of the file in bytes, or total size of the matched files.
     """
 
     path: str
@@ -215,13 +289,14 @@ class TableInfo:
 # --------------------------------------------------------------------------- public functions
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
+def detect_format(path: str | os.PathLike[str] | MemoryFile) -> str:
     """Return the format of ``path`` from its extension.
 
     Parameters
     ----------
-    path : str or os.PathLike
-        A file name or glob; only its extension is looked at (case-insensitive).
+    path : str, os.PathLike or MemoryFile
+        A file name or glob, or a file in memory (its name); only the
+        extension is looked at (case-insensitive).
 
     Returns
     -------
@@ -240,13 +315,14 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     >>> detect_format("data/People.CSV")
     'csv'
     """
-    text = os.fspath(path)
+    text = path.name if isinstance(path, MemoryFile) else os.fspath(path)
     suffix = Path(text).suffix.lower()
     fmt = SUPPORTED_EXTENSIONS.get(suffix)
     if fmt is None:
         got = f"extension '{suffix}'" if suffix else "no extension"
+        shown = _shown(path) if isinstance(path, MemoryFile) else text
         raise DataError(
-            f"Cannot read {text}: the file has {got}, which is not a supported data format. Supported: "
+            f"Cannot read {shown}: the file has {got}, which is not a supported data format. Supported: "
             f"{_supported_text()}. Save or rename the file with one of these extensions.",
             reason=ReasonCode.DATA_UNREADABLE)
     return fmt
@@ -279,29 +355,38 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digests[0] if not _is_glob(text) else _combine(digests)
 
 
-def open_table(path: str | os.PathLike[str], con: duckdb.DuckDBPyConnection, *,
+def open_table(source: str | os.PathLike[str] | MemoryFile, con: duckdb.DuckDBPyConnection, *,
                options: ReadOptions = ReadOptions()) -> tuple[duckdb.DuckDBPyRelation, TableInfo]:
-    """Open a data file as a DuckDB relation on ``con``.
+    """Open a data file, on disk or in memory, as a DuckDB relation on ``con``.
 
     Parameters
     ----------
-    path : str or os.PathLike
+    source : str, os.PathLike or MemoryFile
         A .csv/.tsv/.txt, .parquet/.pq or .xlsx/.xlsm/.xls file, or a glob of
-        CSV or Parquet files (``data/*.parquet``). ``~`` is expanded.
+        CSV or Parquet files (``data/*.parquet``); ``~`` is expanded. Or a
+        :class:`MemoryFile` (an upload), read with the same rules and the
+        same messages, which name it by its name; it is never a glob.
     con : duckdb.DuckDBPyConnection
         The connection the relation is created on. Its settings are not
-        changed and nothing is created in its catalog.
+        changed and nothing is created in its catalog. For a UTF-8 CSV or
+        Parquet :class:`MemoryFile`, an in-memory filesystem holding the
+        bytes is registered on ``con`` while the file is read (under a
+        protocol of its own, so two uploads never meet) and unregistered
+        before returning; so ``con`` must allow external access (DuckDB's
+        default).
     options : ReadOptions, optional
         Declared encoding, delimiter or Excel sheet; by default all detected.
 
     Returns
     -------
     relation : duckdb.DuckDBPyRelation
-        Lazy for CSV (UTF-8) and Parquet: every query re-reads the file in
-        DuckDB. For CSV in other encodings and Excel, the rows live in a
-        pandas frame that the relation holds.
+        Lazy for CSV (UTF-8) and Parquet files on disk: every query re-reads
+        the file in DuckDB. For CSV in other encodings and Excel, the rows
+        live in a pandas frame that the relation holds; for a UTF-8 CSV or
+        Parquet :class:`MemoryFile`, in an Arrow table.
     info : TableInfo
-        Path, format, encoding, delimiter, SHA-256 and size.
+        Path (a MemoryFile's name), format, encoding, delimiter, SHA-256 and
+        size.
 
     Raises
     ------
@@ -330,17 +415,7 @@ def open_table(path: str | os.PathLike[str], con: duckdb.DuckDBPyConnection, *,
     >>> rel, info = open_table("people.csv", con)  # doctest: +SKIP
     >>> rel.aggregate("race, count(*)", "race").fetchall()  # doctest: +SKIP
     """
-    text = os.path.expanduser(os.fspath(path))
-    glob = _is_glob(text)
-    if not glob:
-        _resolve(text, allow_glob=False)          # missing file or folder: say so before the extension
-    fmt = detect_format(text)
-    if glob and fmt == "excel":
-        raise DataError(f"Cannot read {os.path.abspath(text)}: a pattern of Excel workbooks is not supported; "
-                        "give the path of one workbook, or export the sheets to CSV or Parquet and use a pattern "
-                        "such as data/*.csv.", reason=ReasonCode.DATA_UNREADABLE)
-    files = _resolve(text, allow_glob=True)
-    shown = os.path.abspath(text) if glob else str(files[0].resolve())
+    files, fmt, shown, glob = _files_of(source)
     if fmt == "csv":
         relation, encoding, detected, delimiter, scans = _open_csv(files, con, options, shown)
     else:
@@ -351,9 +426,27 @@ def open_table(path: str | os.PathLike[str], con: duckdb.DuckDBPyConnection, *,
         relation = _open_parquet(files, con, shown) if fmt == "parquet" else _open_excel(files[0], con, options)
         encoding, detected, delimiter = None, False, None
     digest = _combine([s.sha256 for s in scans]) if glob else scans[0].sha256
-    info = TableInfo(path=shown, format=fmt, encoding=encoding, encoding_detected=detected, delimiter=delimiter,
-                     sha256=digest, size_bytes=sum(s.size for s in scans))
+    info = TableInfo(path=source.name if isinstance(source, MemoryFile) else shown, format=fmt, encoding=encoding,
+                     encoding_detected=detected, delimiter=delimiter, sha256=digest,
+                     size_bytes=sum(s.size for s in scans))
     return relation, info
+
+
+def _files_of(source: str | os.PathLike[str] | MemoryFile) -> tuple[list[_Source], str, str, bool]:
+    """(files, format, how messages name the source, whether it is a glob), or raise."""
+    if isinstance(source, MemoryFile):
+        return [source], detect_format(source), _shown(source), False
+    text = os.path.expanduser(os.fspath(source))
+    glob = _is_glob(text)
+    if not glob:
+        _resolve(text, allow_glob=False)          # missing file or folder: say so before the extension
+    fmt = detect_format(text)
+    if glob and fmt == "excel":
+        raise DataError(f"Cannot read {os.path.abspath(text)}: a pattern of Excel workbooks is not supported; "
+                        "give the path of one workbook, or export the sheets to CSV or Parquet and use a pattern "
+                        "such as data/*.csv.", reason=ReasonCode.DATA_UNREADABLE)
+    paths = _resolve(text, allow_glob=True)
+    return list(paths), fmt, os.path.abspath(text) if glob else str(paths[0].resolve()), glob
 
 
 # --------------------------------------------------------------------------- files, hashing, decoding
@@ -367,9 +460,107 @@ class _DecodeFailure:
     reason: str
 
 
+_Source = Union[Path, MemoryFile]
+"""A file to read: on disk, or in memory."""
+
+
+def _open_binary(source: _Source) -> IO[bytes]:
+    """The file's bytes as a binary stream; the caller closes it."""
+    return io.BytesIO(source.data) if isinstance(source, MemoryFile) else open(source, "rb")
+
+
+def _open_text(source: _Source, codec: str) -> IO[str]:
+    """The file decoded with ``codec``, line endings untouched (as the csv module wants)."""
+    return io.TextIOWrapper(_open_binary(source), encoding=codec, newline="")
+
+
+def _shown(source: _Source) -> str:
+    """How messages name a file: its absolute path, or ``the uploaded file 'NAME'``."""
+    return f"the uploaded file '{source.name}'" if isinstance(source, MemoryFile) else os.path.abspath(source)
+
+
+def _capitalised(shown: str) -> str:
+    """``shown`` at the start of a sentence (an absolute path is left as it is)."""
+    return shown[:1].upper() + shown[1:] if shown.startswith("the ") else shown
+
+
+@contextlib.contextmanager
+def _duckdb_targets(files: Sequence[_Source], con: duckdb.DuckDBPyConnection) -> Iterator[list[str]]:
+    """The strings DuckDB reads the files from: a path, or the URL of an upload registered on ``con``.
+
+    Uploads are registered for the ``with`` block only: a relation over one
+    must be read into memory (:func:`_held`) inside the block.
+    """
+    registered: list[str] = []
+    try:
+        targets = []
+        for file in files:
+            if isinstance(file, MemoryFile):
+                protocol, url = _register_upload(file, con)
+                registered.append(protocol)
+                targets.append(url)
+            else:
+                targets.append(str(file))
+        yield targets
+    finally:
+        for protocol in registered:
+            con.unregister_filesystem(protocol)
+
+
+def _held(relation: duckdb.DuckDBPyRelation, con: duckdb.DuckDBPyConnection,
+          files: Sequence[_Source]) -> duckdb.DuckDBPyRelation:
+    """``relation`` itself for files on disk; for an upload, its rows read once into Arrow on ``con``.
+
+    Raises what reading the rows raises (``duckdb.ConversionException`` for a
+    value that does not fit the sniffed type).
+    """
+    if not any(isinstance(f, MemoryFile) for f in files):
+        return relation
+    return con.from_arrow(relation.to_arrow_table())
+
+
+def _register_upload(upload: MemoryFile, con: duckdb.DuckDBPyConnection) -> tuple[str, str]:
+    """Register ``upload``'s bytes on ``con`` in a filesystem of its own; return its protocol and URL.
+
+    The filesystem is a fresh fsspec ``MemoryFileSystem`` subclass whose store
+    belongs to this instance (the base class keeps one store for the whole
+    process) and whose protocol, ``auditupload`` + 32 random hex digits, is
+    new, so two uploads on one connection never collide. It is not cached by
+    fsspec; :func:`_duckdb_targets` unregisters it when the file is read.
+    """
+    from fsspec import AbstractFileSystem
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    protocol_name = f"{_UPLOAD_PROTOCOL}{uuid.uuid4().hex}"
+
+    class UploadFileSystem(MemoryFileSystem):  # type: ignore[misc]
+        protocol = (protocol_name,)
+        cachable = False
+        _strip_protocol = classmethod(AbstractFileSystem._strip_protocol.__func__)  # type: ignore[attr-defined]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store: dict[str, object] = {}     # this upload's only: not the class-level, process-wide store
+            self.pseudo_dirs = [""]
+
+    filesystem = UploadFileSystem()
+    url = f"{protocol_name}://upload/data{Path(upload.name).suffix.lower()}"
+    filesystem.pipe_file(url, upload.data)
+    con.register_filesystem(filesystem)
+    return protocol_name, url
+
+
+def _plain(message: str, files: Sequence[_Source], targets: Sequence[str]) -> str:
+    """A reader's message with each upload's internal URL replaced by the upload's name."""
+    for file, target in zip(files, targets):
+        if isinstance(file, MemoryFile):
+            message = message.replace(target, file.name)
+    return message
+
+
 @dataclass(frozen=True)
 class _Scan:
-    path: Path
+    path: _Source
     sha256: str
     size: int
     head: bytes
@@ -440,7 +631,7 @@ def _resolve(text: str, *, allow_glob: bool) -> list[Path]:
     return [path]
 
 
-def _scan(path: Path, codec: str | None) -> _Scan:
+def _scan(path: _Source, codec: str | None) -> _Scan:
     """Hash ``path`` in 1 MiB blocks; with ``codec``, also check that it decodes and holds text."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder(codec)(errors="strict") if codec else None
@@ -449,7 +640,7 @@ def _scan(path: Path, codec: str | None) -> _Scan:
     has_text = False
     failure: _DecodeFailure | None = None
     try:
-        with open(path, "rb") as handle:
+        with _open_binary(path) as handle:
             while block := handle.read(_BLOCK):
                 digest.update(block)
                 if len(head) < _HEAD:
@@ -462,7 +653,7 @@ def _scan(path: Path, codec: str | None) -> _Scan:
                 failure, text = _decode_step(decoder, b"", size, codec or "", final=True)
                 has_text = has_text or bool(text.strip())
     except OSError as exc:
-        raise DataError(f"Cannot read {os.path.abspath(path)}: {exc.strerror or exc}. Check that the file exists "
+        raise DataError(f"Cannot read {_shown(path)}: {exc.strerror or exc}. Check that the file exists "
                         "and that you may read it.", reason=ReasonCode.DATA_UNREADABLE) from None
     return _Scan(path=path, sha256=digest.hexdigest(), size=size, head=bytes(head), has_text=has_text,
                  failure=failure)
@@ -478,7 +669,7 @@ def _decode_step(decoder: codecs.IncrementalDecoder, block: bytes, base: int, co
         return _DecodeFailure(codec, offset, bytes(exc.object[exc.start:exc.end]), exc.reason), ""
 
 
-def _decode_check(path: Path, codec: str) -> tuple[_DecodeFailure | None, bool]:
+def _decode_check(path: _Source, codec: str) -> tuple[_DecodeFailure | None, bool]:
     scan = _scan(path, codec)
     return scan.failure, scan.has_text
 
@@ -536,15 +727,15 @@ def _describe_failure(failure: _DecodeFailure) -> str:
 # --------------------------------------------------------------------------- CSV
 
 
-def _empty(path: Path, why: str, fmt: str = "csv") -> DataError:
-    return DataError(f"{os.path.abspath(path)} has no rows: {why}. Check that you exported the right "
+def _empty(path: _Source, why: str, fmt: str = "csv") -> DataError:
+    return DataError(f"{_capitalised(_shown(path))} has no rows: {why}. Check that you exported the right "
                      f"{'file' if fmt != 'excel' else 'sheet'} and that the export finished.",
                      reason=ReasonCode.DATA_EMPTY)
 
 
 def _choose_encoding(scan: _Scan, options: ReadOptions) -> tuple[str, bool, bool]:
     """Return (codec, detected, has_text) for one CSV file, or raise."""
-    shown = os.path.abspath(scan.path)
+    shown = _shown(scan.path)
     if options.encoding is not None:
         codec = codecs.lookup(options.encoding).name
         if scan.failure is not None:
@@ -577,7 +768,7 @@ def _choose_encoding(scan: _Scan, options: ReadOptions) -> tuple[str, bool, bool
         reason=ReasonCode.DATA_ENCODING)
 
 
-def _open_csv(files: list[Path], con: duckdb.DuckDBPyConnection, options: ReadOptions, shown: str,
+def _open_csv(files: list[_Source], con: duckdb.DuckDBPyConnection, options: ReadOptions, shown: str,
               ) -> tuple[duckdb.DuckDBPyRelation, str, bool, str, list[_Scan]]:
     declared = codecs.lookup(options.encoding).name if options.encoding else None
     scans: list[_Scan] = []
@@ -605,12 +796,12 @@ def _open_csv(files: list[Path], con: duckdb.DuckDBPyConnection, options: ReadOp
     return relation, codec, detected, delimiter, scans
 
 
-def _read_head(path: Path) -> bytes:
+def _read_head(path: _Source) -> bytes:
     try:
-        with open(path, "rb") as handle:
+        with _open_binary(path) as handle:
             return handle.read(4)
     except OSError as exc:
-        raise DataError(f"Cannot read {os.path.abspath(path)}: {exc.strerror or exc}. Check that you may read "
+        raise DataError(f"Cannot read {_shown(path)}: {exc.strerror or exc}. Check that you may read "
                         "the file.", reason=ReasonCode.DATA_UNREADABLE) from None
 
 
@@ -618,10 +809,10 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _csv_sql(files: list[Path], delimiter: str | None, sample: int, all_varchar: bool,
+def _csv_sql(targets: Sequence[str], delimiter: str | None, sample: int, all_varchar: bool,
              function: str = "read_csv") -> str:
-    target = (_sql_string(str(files[0])) if function == "sniff_csv"
-              else "[" + ", ".join(_sql_string(str(f)) for f in files) + "]")
+    target = (_sql_string(targets[0]) if function == "sniff_csv"
+              else "[" + ", ".join(_sql_string(t) for t in targets) + "]")
     args = [target, "header = true", "nullstr = ''", f"sample_size = {sample}"]
     if delimiter is not None:
         args.append(f"delim = {_sql_string(delimiter)}")
@@ -630,33 +821,35 @@ def _csv_sql(files: list[Path], delimiter: str | None, sample: int, all_varchar:
     return f"SELECT * FROM {function}({', '.join(args)})"
 
 
-def _duckdb_csv(files: list[Path], con: duckdb.DuckDBPyConnection, options: ReadOptions,
+def _duckdb_csv(files: list[_Source], con: duckdb.DuckDBPyConnection, options: ReadOptions,
                 shown: str) -> tuple[duckdb.DuckDBPyRelation, str]:
     attempts = ((_SAMPLE_ROWS, False), (-1, False), (_SAMPLE_ROWS, True))
     delimiter = options.delimiter
-    for sample, all_varchar in attempts:
-        try:
-            relation = con.sql(_csv_sql(files, options.delimiter, sample, all_varchar))
-            if delimiter is None:
-                sniffed = con.sql(_csv_sql(files, None, sample, all_varchar, "sniff_csv").replace(
-                    "SELECT *", "SELECT Delimiter", 1)).fetchall()
-                delimiter = sniffed[0][0] if sniffed else ","
-        except duckdb.Error as exc:
-            raise _csv_failure(exc, files, options.delimiter, "utf-8", shown) from None
-        if options.delimiter is None:
-            _check_single_column(relation.columns, files[0], "utf-8", shown)
-        typed = [c for c, t in zip(relation.columns, relation.types) if str(t) != "VARCHAR"]
-        counts = ", ".join(["count(*)"] + [f"count({quote_identifier(c)})" for c in typed])
-        try:
-            row = relation.aggregate(counts).fetchall()[0]
-        except duckdb.ConversionException:
-            continue                                  # a value the sniffer did not see: widen the sample
-        except duckdb.Error as exc:
-            raise _csv_failure(exc, files, options.delimiter or delimiter, "utf-8", shown) from None
-        if not row or row[0] == 0:
-            raise _empty(files[0] if len(files) == 1 else Path(shown),
-                         f"it has a header with the columns {_names(relation.columns)} but no data rows")
-        return relation, delimiter
+    with _duckdb_targets(files, con) as targets:
+        for sample, all_varchar in attempts:
+            try:
+                relation = con.sql(_csv_sql(targets, options.delimiter, sample, all_varchar))
+                if delimiter is None:
+                    sniffed = con.sql(_csv_sql(targets, None, sample, all_varchar, "sniff_csv").replace(
+                        "SELECT *", "SELECT Delimiter", 1)).fetchall()
+                    delimiter = sniffed[0][0] if sniffed else ","
+            except duckdb.Error as exc:
+                raise _csv_failure(exc, files, options.delimiter, "utf-8", shown, targets) from None
+            if options.delimiter is None:
+                _check_single_column(relation.columns, files[0], "utf-8", shown)
+            typed = [c for c, t in zip(relation.columns, relation.types) if str(t) != "VARCHAR"]
+            counts = ", ".join(["count(*)"] + [f"count({quote_identifier(c)})" for c in typed])
+            try:
+                relation = _held(relation, con, files)
+                row = relation.aggregate(counts).fetchall()[0]
+            except duckdb.ConversionException:
+                continue                              # a value the sniffer did not see: widen the sample
+            except duckdb.Error as exc:
+                raise _csv_failure(exc, files, options.delimiter or delimiter, "utf-8", shown, targets) from None
+            if not row or row[0] == 0:
+                raise _empty(files[0] if len(files) == 1 else Path(shown),
+                             f"it has a header with the columns {_names(relation.columns)} but no data rows")
+            return relation, delimiter
     raise DataError(f"Cannot read {shown}: DuckDB could not convert its values even as text. Check that it is "
                     "a CSV text file.", reason=ReasonCode.DATA_UNREADABLE)  # pragma: no cover - all_varchar
 
@@ -666,7 +859,7 @@ def _names(columns: Sequence[str], limit: int = 10) -> str:
     return shown + (f" and {len(columns) - limit} more" if len(columns) > limit else "")
 
 
-def _check_single_column(columns: Sequence[str], path: Path, codec: str, shown: str) -> None:
+def _check_single_column(columns: Sequence[str], path: _Source, codec: str, shown: str) -> None:
     """A detected single column whose name holds a delimiter: the detection went wrong."""
     if len(columns) != 1:
         return
@@ -685,10 +878,10 @@ def _check_single_column(columns: Sequence[str], path: Path, codec: str, shown: 
         reason=ReasonCode.DATA_UNREADABLE)
 
 
-def _first_ragged_line(path: Path, codec: str, delimiter: str, limit: int = 200_000) -> str | None:
+def _first_ragged_line(path: _Source, codec: str, delimiter: str, limit: int = 200_000) -> str | None:
     """'line N has X fields but the header has Y' for the first such record, if any."""
     try:
-        with open(path, encoding=codec, newline="") as handle:
+        with _open_text(path, codec) as handle:
             reader = csv.reader(handle, delimiter=delimiter)
             header = next(reader, None)
             if header is None:
@@ -704,9 +897,10 @@ def _first_ragged_line(path: Path, codec: str, delimiter: str, limit: int = 200_
     return None
 
 
-def _csv_failure(exc: Exception, files: list[Path], delimiter: str | None, codec: str, shown: str) -> DataError:
-    """Turn a DuckDB or pandas CSV error into a DataError in plain words."""
-    message = str(exc)
+def _csv_failure(exc: Exception, files: list[_Source], delimiter: str | None, codec: str, shown: str,
+                 targets: Sequence[str] = ()) -> DataError:
+    """Turn a DuckDB or pandas CSV error into a DataError in plain words (``targets``: what DuckDB read)."""
+    message = _plain(str(exc), files, targets)
     for file in files:
         ragged = _first_ragged_line(file, codec, delimiter) if delimiter else None
         if ragged is None and delimiter is None:
@@ -715,7 +909,7 @@ def _csv_failure(exc: Exception, files: list[Path], delimiter: str | None, codec
                     ragged = _first_ragged_line(file, codec, candidate)
                     break
         if ragged:
-            where = os.path.abspath(file)
+            where = _shown(file)
             return DataError(f"Cannot read {where}: {ragged}. Quote values that contain the delimiter, or fix "
                              "that row.", reason=ReasonCode.DATA_UNREADABLE)
     if "sniffing" in message or "dialect" in message:
@@ -732,9 +926,9 @@ def _csv_failure(exc: Exception, files: list[Path], delimiter: str | None, codec
     return DataError(f"Cannot read {shown}: {reason}.", reason=ReasonCode.DATA_UNREADABLE)
 
 
-def _header_fields(path: Path, codec: str, delimiter: str) -> int:
+def _header_fields(path: _Source, codec: str, delimiter: str) -> int:
     try:
-        with open(path, encoding=codec, newline="") as handle:
+        with _open_text(path, codec) as handle:
             return len(next(csv.reader(handle, delimiter=delimiter), []))
     except (OSError, UnicodeError, csv.Error):
         return 0
@@ -745,8 +939,8 @@ def _first_line(message: str) -> str:
     return re.sub(r"^[A-Za-z ]*Error: ", "", line)
 
 
-def _sniff_delimiter(path: Path, codec: str) -> str:
-    with open(path, encoding=codec, newline="") as handle:
+def _sniff_delimiter(path: _Source, codec: str) -> str:
+    with _open_text(path, codec) as handle:
         sample = handle.read(64 * 1024)
     if "\n" in sample[:-1]:
         sample = sample[: sample.rfind("\n")]
@@ -788,21 +982,23 @@ def _header_text(value: object) -> str:
     return str(value).strip() if isinstance(value, str) else str(value)
 
 
-def _pandas_csv(files: list[Path], con: duckdb.DuckDBPyConnection, options: ReadOptions, codec: str,
+def _pandas_csv(files: list[_Source], con: duckdb.DuckDBPyConnection, options: ReadOptions, codec: str,
                 shown: str) -> tuple[duckdb.DuckDBPyRelation, str]:
     delimiter = options.delimiter or _sniff_delimiter(files[0], codec)
     frames: list[pd.DataFrame] = []
     for file in files:
         try:
-            header = pd.read_csv(file, encoding=codec, sep=delimiter, header=None, nrows=1, dtype=str,
-                                 keep_default_na=False, engine="python")
+            with _open_binary(file) as handle:
+                header = pd.read_csv(handle, encoding=codec, sep=delimiter, header=None, nrows=1, dtype=str,
+                                     keep_default_na=False, engine="python")
             names = _dedupe(header.iloc[0].tolist()) if len(header) else []
-            frame = pd.read_csv(file, encoding=codec, sep=delimiter, header=0, names=names or None,
-                                keep_default_na=False, na_values=[""], low_memory=False, index_col=False)
+            with _open_binary(file) as handle:
+                frame = pd.read_csv(handle, encoding=codec, sep=delimiter, header=0, names=names or None,
+                                    keep_default_na=False, na_values=[""], low_memory=False, index_col=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError, csv.Error) as exc:
-            raise _csv_failure(exc, [file], delimiter, codec, os.path.abspath(file)) from None
+            raise _csv_failure(exc, [file], delimiter, codec, _shown(file)) from None
         if options.delimiter is None:
-            _check_single_column(list(frame.columns), file, codec, os.path.abspath(file))
+            _check_single_column(list(frame.columns), file, codec, _shown(file))
         if len(frame) == 0:
             raise _empty(file, f"it has a header with the columns {_names(list(frame.columns))} but no data rows")
         if frames and list(frame.columns) != list(frames[0].columns):
@@ -817,37 +1013,39 @@ def _pandas_csv(files: list[Path], con: duckdb.DuckDBPyConnection, options: Read
 # --------------------------------------------------------------------------- Parquet and Excel
 
 
-def _open_parquet(files: list[Path], con: duckdb.DuckDBPyConnection, shown: str) -> duckdb.DuckDBPyRelation:
-    listing = "[" + ", ".join(_sql_string(str(f)) for f in files) + "]"
-    try:
-        relation = con.sql(f"SELECT * FROM read_parquet({listing})")
-        rows = relation.aggregate("count(*)").fetchall()[0]
-    except duckdb.Error as exc:
-        detail = _first_line(str(exc))
-        bad = next((os.path.abspath(f) for f in files if os.path.abspath(f) in detail or f.name in detail), shown)
-        raise DataError(f"Cannot read {bad}: it is not a valid Parquet file or it is damaged (truncated, or "
-                        f"written by a program that did not finish); the reader said: {detail}. Export the "
-                        "data again.", reason=ReasonCode.DATA_UNREADABLE) from None
+def _open_parquet(files: list[_Source], con: duckdb.DuckDBPyConnection, shown: str) -> duckdb.DuckDBPyRelation:
+    with _duckdb_targets(files, con) as targets:
+        listing = "[" + ", ".join(_sql_string(t) for t in targets) + "]"
+        try:
+            relation = _held(con.sql(f"SELECT * FROM read_parquet({listing})"), con, files)
+            rows = relation.aggregate("count(*)").fetchall()[0]
+        except duckdb.Error as exc:
+            detail = _plain(_first_line(str(exc)), files, targets)
+            bad = next((_shown(f) for f in files if _shown(f) in detail or f.name in detail), shown)
+            raise DataError(f"Cannot read {bad}: it is not a valid Parquet file or it is damaged (truncated, or "
+                            f"written by a program that did not finish); the reader said: {detail}. Export the "
+                            "data again.", reason=ReasonCode.DATA_UNREADABLE) from None
     if not rows or rows[0] == 0:
         raise _empty(files[0] if len(files) == 1 else Path(shown),
                      f"it has the columns {_names(relation.columns)} but no rows", "parquet")
     return relation
 
 
-def _open_excel(path: Path, con: duckdb.DuckDBPyConnection, options: ReadOptions) -> duckdb.DuckDBPyRelation:
+def _open_excel(path: _Source, con: duckdb.DuckDBPyConnection, options: ReadOptions) -> duckdb.DuckDBPyRelation:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
-    shown = os.path.abspath(path)
-    if path.suffix.lower() == ".xls":
+    shown = _shown(path)
+    if Path(path.name).suffix.lower() == ".xls":
         raise DataError(f"Cannot read {shown}: legacy .xls workbooks are not supported. Re-save it as .xlsx or "
                         "export the sheet as CSV (UTF-8).", reason=ReasonCode.DATA_UNREADABLE)
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True)
-        try:
-            sheets = list(workbook.sheetnames)
-        finally:
-            workbook.close()
+        with _open_binary(path) as handle:
+            workbook = openpyxl.load_workbook(handle, read_only=True)
+            try:
+                sheets = list(workbook.sheetnames)
+            finally:
+                workbook.close()
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         what = "it is not a valid .xlsx workbook (not a ZIP archive)" if isinstance(exc, zipfile.BadZipFile) \
             else f"it is not a valid .xlsx workbook ({_first_line(str(exc))})"
@@ -865,22 +1063,24 @@ def _open_excel(path: Path, con: duckdb.DuckDBPyConnection, options: ReadOptions
                         reason=ReasonCode.DATA_UNREADABLE)
     name = sheets[sheet] if isinstance(sheet, int) else sheet
     try:
-        raw = pd.read_excel(path, sheet_name=name, header=None, engine="openpyxl", keep_default_na=False,
-                            na_values=[""])
+        with _open_binary(path) as handle:
+            raw = pd.read_excel(handle, sheet_name=name, header=None, engine="openpyxl", keep_default_na=False,
+                                na_values=[""])
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise DataError(f"Cannot read sheet '{name}' of {shown}: {_first_line(str(exc))}. Open it in Excel and "
                         "save it again as .xlsx, or export the sheet as CSV.",
                         reason=ReasonCode.DATA_UNREADABLE) from None
     raw = raw.dropna(how="all").dropna(axis=1, how="all")
     if raw.empty:
-        raise DataError(f"{shown} has no rows: sheet '{name}' is empty. Choose the sheet with the data in "
-                        f"data.sheet (sheets: {listing}).", reason=ReasonCode.DATA_EMPTY)
+        raise DataError(f"{_capitalised(shown)} has no rows: sheet '{name}' is empty. Choose the sheet with the data "
+                        f"in data.sheet (sheets: {listing}).", reason=ReasonCode.DATA_EMPTY)
     names = _dedupe(raw.iloc[0].tolist())
     body = raw.iloc[1:].reset_index(drop=True)
     body.columns = names
     if body.empty:
-        raise DataError(f"{shown} has no rows: sheet '{name}' has a header with the columns {_names(names)} but "
-                        "no data rows. Check that you exported the right sheet.", reason=ReasonCode.DATA_EMPTY)
+        raise DataError(f"{_capitalised(shown)} has no rows: sheet '{name}' has a header with the columns "
+                        f"{_names(names)} but no data rows. Check that you exported the right sheet.",
+                        reason=ReasonCode.DATA_EMPTY)
     frame = pd.DataFrame({c: _tidy_column(body[c]) for c in names})
     return con.from_df(frame)
 

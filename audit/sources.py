@@ -4,6 +4,14 @@
 :mod:`audit.counts`), checks the columns and their types before counting, and
 returns the counts with a :class:`DataProvenance` record (what was read, its
 SHA-256 or fingerprint, encoding and delimiter) for the evidence trail.
+
+A file read into memory (:class:`audit.uploads.LoadedTable`, such as an
+upload) is counted exactly as the file on disk would be: the same DuckDB
+checks and counting pass, and the file's provenance (name, format, SHA-256 of
+its bytes). Whenever ``data.where`` is evaluated over in-memory data (a
+LoadedTable, a pandas, polars or pyarrow table), it runs on a DuckDB
+connection from :func:`audit.uploads.locked_connection`, which may not read
+files or URLs; a filter that tries is a ``WHERE_INVALID`` error.
 """
 
 from __future__ import annotations
@@ -196,10 +204,18 @@ def _numpy_kth_largest(values: np.ndarray, counts: np.ndarray | None) -> Callabl
 
 
 def _sql_kth_largest(relation: Any, expression: str, where: str, count: str) -> Callable[[int], float]:
+    """``kth_largest`` in SQL; each k is asked once (the median is needed by both the splits and the binning)."""
+    import functools
+
+    @functools.lru_cache(maxsize=None)
     def kth(k: int) -> float:
-        query = (f"SELECT v FROM (SELECT v, sum(c) OVER (ORDER BY v DESC ROWS UNBOUNDED PRECEDING) AS cum FROM "
-                 f"(SELECT {expression} AS v, {count} AS c FROM t WHERE {where}) WHERE v IS NOT NULL) "
-                 f"WHERE cum >= {k} ORDER BY cum LIMIT 1")
+        if count == "1.0":  # one person per row: the k-th value in order, without a running sum
+            query = (f"SELECT v FROM (SELECT {expression} AS v FROM t WHERE {where}) WHERE v IS NOT NULL "
+                     f"ORDER BY v DESC LIMIT 1 OFFSET {k - 1}")
+        else:
+            query = (f"SELECT v FROM (SELECT v, sum(c) OVER (ORDER BY v DESC ROWS UNBOUNDED PRECEDING) AS cum FROM "
+                     f"(SELECT {expression} AS v, {count} AS c FROM t WHERE {where}) WHERE v IS NOT NULL) "
+                     f"WHERE cum >= {k} ORDER BY cum LIMIT 1")
         return float(relation.query("t", query).fetchall()[0][0])
     return kth
 
@@ -255,10 +271,80 @@ def _count_relation(relation: Any, spec: AuditSpec, plan: CountPlan) -> RawCount
     return count_duckdb(relation, plan)
 
 
+def _check_filter(relation: Any, plan: CountPlan) -> None:
+    """Evaluate ``data.where`` once over an in-memory relation on a locked connection.
+
+    A filter that reads a file or URL is refused by the connection; say so
+    plainly (the path it named, never anything read). Other SQL errors get
+    the counting pass's message. One pass over the rows, in DuckDB.
+    """
+    import duckdb
+
+    if not plan.where:
+        return
+    try:
+        relation.filter(f"coalesce(({plan.where})::BOOLEAN, FALSE)").aggregate("count(*)").fetchall()
+    except duckdb.PermissionException:
+        raise DataError(f"data.where: the filter \"{plan.where}\" tries to read a file or URL, and file access is "
+                        f"not allowed in a filter over data in memory (an upload or a table passed in). Write a "
+                        f"boolean SQL expression over the data's columns only, e.g. \"age >= 18 AND region <> "
+                        f"'X'\"", reason=ReasonCode.WHERE_INVALID) from None
+    except duckdb.Error as error:
+        from audit.counts import _sql_error
+        raise _sql_error(error, plan, relation.columns) from None
+
+
+def _count_file(relation: Any, info: Any, name: str, spec: AuditSpec, plan: CountPlan, fields: dict[str, str],
+                *, in_memory: bool) -> tuple[RawCounts, DataProvenance]:
+    """Count a file's relation (on disk, or read into memory) and record the file's provenance."""
+    source = f"'{name}'"
+    check_columns(relation.columns, plan, source=source, fields=fields)
+    _check_sql_types(relation, spec, source)
+    if in_memory:
+        _check_filter(relation, plan)
+    raw = _count_relation(relation, spec, plan)
+    return raw, DataProvenance(source=name, format=info.format, sha256=info.sha256,
+                               fingerprint_method="sha256 of the file's bytes", encoding=info.encoding,
+                               delimiter=info.delimiter, size_bytes=info.size_bytes)
+
+
 def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
                  fingerprint: bool = True) -> tuple[RawCounts, DataProvenance]:
-    """Count the data named by the spec, or the ``data`` given in its place, in one pass."""
+    """Count the data named by the spec, or the ``data`` given in its place, in one pass.
+
+    Parameters
+    ----------
+    spec : AuditSpec
+        The validated spec (columns, filter, weights, read options).
+    base_dir : Path
+        Folder a relative ``data.path`` is taken from.
+    data : LoadedTable, DataFrame, polars or pyarrow table, DuckDB relation, optional
+        Replaces ``data.path``. A :class:`audit.uploads.LoadedTable` is
+        counted as its file (the spec's read options are not applied again:
+        the file was read when it was loaded). Never modified.
+    fingerprint : bool
+        Hash the used columns of a table passed in (files and loaded files
+        are identified by the SHA-256 of their bytes instead).
+
+    Returns
+    -------
+    raw : RawCounts
+        The counts of the one pass.
+    provenance : DataProvenance
+        For a file or LoadedTable: its name, format, SHA-256 of the bytes,
+        encoding, delimiter and size in bytes.
+
+    Raises
+    ------
+    DataError
+        The data cannot be read, lacks a column, has a non-numeric score,
+        weight or count column, or ``data.where`` is not a valid filter
+        (``WHERE_INVALID``, also when it tries to read a file over data in
+        memory).
+    """
     import duckdb
+
+    from audit.uploads import LoadedTable, locked_connection, relation_of
 
     plan = plan_for(spec)
     fields = _fields(spec)
@@ -274,13 +360,9 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
         con = duckdb.connect()
         relation, info = open_table(path, con, options=ReadOptions(
             encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
-        source = f"'{spec.data.path}'"
-        check_columns(relation.columns, plan, source=source, fields=fields)
-        _check_sql_types(relation, spec, source)
-        raw = _count_relation(relation, spec, plan)
-        return raw, DataProvenance(source=str(spec.data.path), format=info.format, sha256=info.sha256,
-                                   fingerprint_method="sha256 of the file's bytes", encoding=info.encoding,
-                                   delimiter=info.delimiter, size_bytes=info.size_bytes)
+        return _count_file(relation, info, str(spec.data.path), spec, plan, fields, in_memory=False)
+    if isinstance(data, LoadedTable):
+        return _count_file(relation_of(data), data.info, data.name, spec, plan, fields, in_memory=True)
     if isinstance(data, pd.DataFrame):
         source = "the DataFrame"
         check_columns([str(c) for c in data.columns], plan, source=source, fields=fields)
@@ -291,12 +373,15 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
                                     if fingerprint else "not computed")
         if plan.where is None:
             return _count_frame(data, spec, plan), provenance
-        relation = duckdb.connect().from_df(data)
+        relation = locked_connection().from_df(data)
+        _check_filter(relation, plan)
         return _count_relation(relation, spec, plan), provenance
     relation, kind = _as_relation(data)
     source = f"the {kind}"
     check_columns(relation.columns, plan, source=source, fields=fields)
     _check_sql_types(relation, spec, source)
+    if not isinstance(data, duckdb.DuckDBPyRelation):
+        _check_filter(relation, plan)
     digest = _relation_fingerprint(relation, plan.columns) if fingerprint else None
     raw = _count_relation(relation, spec, plan)
     return raw, DataProvenance(source=kind, format=kind, sha256=digest,
@@ -305,9 +390,18 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
 
 
 def open_relation(spec: AuditSpec, base_dir: Path, data: Any = None) -> Any:
-    """The audit's data as a DuckDB relation, without counting it (for scans beyond the counting pass)."""
+    """The audit's data as a DuckDB relation, without counting it (for scans beyond the counting pass).
+
+    In-memory data (a LoadedTable, a pandas, polars or pyarrow table) is put on
+    a locked connection (no file access), so ``data.where`` can be applied to
+    it safely; the spec's own file is opened on a connection of its own.
+    """
     import duckdb
 
+    from audit.uploads import LoadedTable, locked_connection, relation_of
+
+    if isinstance(data, LoadedTable):
+        return relation_of(data)
     if data is None:
         from audit.readers import ReadOptions, open_table
 
@@ -316,20 +410,26 @@ def open_relation(spec: AuditSpec, base_dir: Path, data: Any = None) -> Any:
             encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
         return relation
     if isinstance(data, pd.DataFrame):
-        return duckdb.connect().from_df(data)
+        return locked_connection().from_df(data)
     return _as_relation(data)[0]
 
 
 def _as_relation(data: Any) -> tuple[Any, str]:
+    """A DuckDB relation over data passed in (on a locked connection unless it is a relation already)."""
     import duckdb
+
+    from audit.uploads import locked_connection
 
     if isinstance(data, duckdb.DuckDBPyRelation):
         return data, "DuckDB relation"
     module = type(data).__module__.split(".")[0]
     if module == "polars":
         frame = data.collect() if hasattr(data, "collect") else data
-        return duckdb.connect().from_arrow(frame.to_arrow()), "polars DataFrame"
+        return locked_connection().from_arrow(frame.to_arrow()), "polars DataFrame"
     if module == "pyarrow":
-        return duckdb.connect().from_arrow(data), "pyarrow Table"
-    raise UsageError(f"data of type {type(data).__name__} is not supported; pass a pandas, polars or pyarrow "
-                     f"table, a DuckDB relation, or a file path in the spec", reason=ReasonCode.UNSUPPORTED_DATA)
+        return locked_connection().from_arrow(data), "pyarrow Table"
+    hint = (" (read it first with audit.uploads.load_table(MemoryFile(...)), and pass the LoadedTable)"
+            if type(data).__name__ == "MemoryFile" else "")
+    raise UsageError(f"data of type {type(data).__name__} is not supported{hint}; pass a LoadedTable, a pandas, "
+                     f"polars or pyarrow table, a DuckDB relation, or a file path in the spec",
+                     reason=ReasonCode.UNSUPPORTED_DATA)

@@ -695,21 +695,29 @@ def read_spec_file(path: str | Path) -> Any:
     if path.is_dir():
         raise SpecError(f"'{path}' is a folder; give the path of a spec file (.yaml)",
                         reason=ReasonCode.SPEC_NOT_FOUND)
+    return parse_spec_text(path.read_bytes(), source=f"spec file '{path}'")
+
+
+def parse_spec_text(data: bytes, *, source: str) -> Any:
+    """Parse the bytes of a YAML spec (a file's, or an upload's); raise SpecError naming ``source``.
+
+    The text must be UTF-8 (a byte-order mark is allowed) and valid YAML, and not empty.
+    """
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise SpecError(f"spec file '{path}' is not UTF-8 text (byte {error.start} is not valid); "
-                        f"a spec must be a YAML text file", reason=ReasonCode.SPEC_NOT_YAML) from None
+        raise SpecError(f"{source} is not UTF-8 text (byte {error.start} is not valid); "
+                        f"a spec must be a YAML text file saved as UTF-8", reason=ReasonCode.SPEC_NOT_YAML) from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"spec file '{path}' is not valid YAML{where}: {problem}",
+        raise SpecError(f"{source} is not valid YAML{where}: {problem}",
                         reason=ReasonCode.SPEC_NOT_YAML) from None
     if raw is None:
-        raise SpecError(f"spec file '{path}' is empty; create one with: audit init DATA",
+        raise SpecError(f"{source} is empty; create one with: audit init DATA",
                         reason=ReasonCode.SPEC_NOT_YAML)
     return raw
 
@@ -734,6 +742,40 @@ def spec_to_dict(spec: AuditSpec) -> dict[str, Any]:
     return json.loads(spec.model_dump_json(exclude_unset=True, exclude_none=False))
 
 
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _short(value: Any) -> bool:
+    """Whether a mapping or list is small enough to write on one line (``{metric: fpr, ratio: [0.8, 1.25]}``)."""
+    items = value.values() if isinstance(value, Mapping) else value
+    flat = all(_is_scalar(v) or (isinstance(v, list) and all(map(_is_scalar, v))) for v in items)
+    return flat and len(json.dumps(value, ensure_ascii=False)) <= 72
+
+
+class _SpecDumper(yaml.SafeDumper):
+    """YAML in the style of the examples: short mappings and lists of scalars on one line."""
+
+
+_SpecDumper.add_representer(dict, lambda dumper, value: dumper.represent_mapping(
+    "tag:yaml.org,2002:map", value.items(), flow_style=_short(value)))
+_SpecDumper.add_representer(list, lambda dumper, value: dumper.represent_sequence(
+    "tag:yaml.org,2002:seq", value, flow_style=all(map(_is_scalar, value)) and _short(value)))
+
+
+def spec_to_yaml(spec: AuditSpec, *, header: str | None = None) -> str:
+    """The spec as YAML text that :func:`load_spec` reads back to an equal spec.
+
+    Only what the spec's author set is written (defaults are left out), in the
+    order of the spec's fields; short lists stay on one line
+    (``ratio: [0.8, 1.25]``); text is written as Unicode, not escaped.
+    ``header`` becomes comment lines at the top.
+    """
+    body = yaml.dump(spec_to_dict(spec), Dumper=_SpecDumper, sort_keys=False, allow_unicode=True, width=100)
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) if header else ""
+    return comments + body
+
+
 def spec_json_schema() -> dict[str, Any]:
     """JSON Schema (draft 2020-12) of the spec, for editors and `audit validate`."""
     schema = AuditSpec.model_json_schema()
@@ -748,5 +790,5 @@ def spec_json_schema() -> dict[str, Any]:
 __all__ = ["AmountSpec", "AuditSpec", "CheckedSpec", "DataSpec", "DecisionSpec", "FinalDecisionSpec",
            "IntersectionSpec", "OutcomeSpec", "PolicyRule", "ProtectedSpec", "ProxySpec", "ScoreSpec",
            "StatisticsSpec", "SweepSpec", "SystemSpec", "ThresholdSpec", "TiersSpec", "INTERSECTION_JOIN",
-           "load_spec", "read_spec_file", "spec_json_schema", "spec_to_dict", "validate_spec",
+           "load_spec", "parse_spec_text", "read_spec_file", "spec_json_schema", "spec_to_dict", "spec_to_yaml", "validate_spec",
            "get_metric"]

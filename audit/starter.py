@@ -86,17 +86,44 @@ def _yaml_value(value: str) -> str:
 
 
 def _positive(profile_: ColumnProfile) -> str:
+    return _yaml_value(positive_value(profile_))
+
+
+@dataclass(frozen=True)
+class RoleGuess:
+    """Which columns look like the audit's roles, from their names and values (every guess to be checked).
+
+    ``protected`` are likely protected attributes (or, when none is recognised,
+    the first small column), ``small`` every column with 2 to ``max_groups``
+    values that is not an identifier; ``outcome`` a binary ground-truth column;
+    ``decision`` a column of decisions, or else ``score`` a numeric score;
+    ``adverse`` whether the decision's name suggests it harms the person.
+    """
+
+    protected: tuple[ColumnProfile, ...]
+    small: tuple[ColumnProfile, ...]
+    outcome: ColumnProfile | None
+    decision: ColumnProfile | None
+    score: ColumnProfile | None
+    adverse: bool
+
+    @property
+    def suggested_protected(self) -> tuple[ColumnProfile, ...]:
+        return self.protected or self.small[:1]
+
+
+def positive_value(profile_: ColumnProfile) -> str:
+    """The value of a label column most likely to mean "yes" (``1``, ``true``, ``yes``), else its rarest value."""
     values = [v for v, _ in profile_.top]
     for word in ("1", "true", "yes", "y"):
         for v in values:
             if v.lower() == word:
-                return _yaml_value(v)
-    return _yaml_value(values[-1] if values else "1")
+                return v
+    return values[-1] if values else "1"
 
 
-def starter_spec(data_path: Path, relation: Any, *, spec_dir: Path, max_groups: int = 50) -> str:
-    """The text of a starter spec for the data, with the inspection as comments."""
-    rows, profiles = profile(relation, max_values=max_groups)
+def guess_roles(profiles: list[ColumnProfile], *, max_groups: int = 50) -> RoleGuess:
+    """Guess the protected attributes, ground truth and decision or score among profiled columns."""
     small = [p for p in profiles if 2 <= p.distinct <= max_groups and not _looks_like_id(p.name)]
     protected = [p for p in small if _has(p.name, PROTECTED_WORDS) and not p.name.lower().endswith("_count")]
     binary = [p for p in small if p.binary and p not in protected]
@@ -109,6 +136,15 @@ def starter_spec(data_path: Path, relation: Any, *, spec_dir: Path, max_groups: 
                      None)
         if score is None:
             decision = next((p for p in binary if p is not outcome), None)
+    return RoleGuess(protected=tuple(protected), small=tuple(small), outcome=outcome, decision=decision,
+                     score=score, adverse=decision is not None and _has(decision.name, ADVERSE_WORDS))
+
+
+def starter_spec(data_path: Path, relation: Any, *, spec_dir: Path, max_groups: int = 50) -> str:
+    """The text of a starter spec for the data, with the inspection as comments."""
+    rows, profiles = profile(relation, max_values=max_groups)
+    guess = guess_roles(profiles, max_groups=max_groups)
+    protected, outcome, decision, score = list(guess.protected), guess.outcome, guess.decision, guess.score
     try:
         relative = data_path.resolve().relative_to(spec_dir.resolve())
     except ValueError:
@@ -129,7 +165,7 @@ def starter_spec(data_path: Path, relation: Any, *, spec_dir: Path, max_groups: 
     else:
         lines += ["# outcome: {column: COLUMN, positive: VALUE}   # ground truth, if the data has it"]
     if decision:
-        adverse = "true" if _has(decision.name, ADVERSE_WORDS) else "false"
+        adverse = "true" if guess.adverse else "false"
         lines += [f"decision: {{column: {_yaml_value(decision.name)}, positive: [{_positive(decision)}], "
                   f"adverse: {adverse}}}   # CHECK: which values are positive, and does it harm the person?"]
     elif score:
@@ -139,7 +175,7 @@ def starter_spec(data_path: Path, relation: Any, *, spec_dir: Path, max_groups: 
         lines += ["decision: {column: COLUMN, positive: [VALUE], adverse: false}   # CHECK: no decision column "
                   "was recognised; name it here"]
     lines.append("protected:   # CHECK: the attributes to audit; reference = the comparison group")
-    for p in protected or small[:1]:
+    for p in guess.suggested_protected:
         largest = p.top[0][0] if p.top else None
         comment = f"   # largest group: {largest}" if largest else ""
         lines.append(f"  - {{column: {_yaml_value(p.name)}}}{comment}")

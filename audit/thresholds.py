@@ -57,29 +57,34 @@ def _check_population(threshold: ThresholdSpec, k: int, population: int, column:
                         f"use top_percent", reason=ReasonCode.THRESHOLD_INVALID)
 
 
-def score_splits(score: ScoreSpec, population: int, kth_largest: Callable[[int], float]) -> tuple[float, ...]:
-    """Every score value that must be a bin edge: cut-offs, top-k scores, the median, sweep points, calibration.
+def fixed_splits(score: ScoreSpec) -> tuple[float, ...]:
+    """The bin edges a spec needs that do not depend on the data: cut-off values, sweep points, calibration.
 
     Calibration edges are split just above each interior edge, so a binned
     probability's reliability table stays exact.
-
-    ``kth_largest(k)`` returns the k-th highest score (k from 1) of the audited rows.
     """
-    splits: list[float] = []
-    for threshold in score.threshold:
-        k = top_count(threshold, population)
-        if k is None:
-            splits.append(float(threshold.value))  # type: ignore[arg-type]
-        else:
-            _check_population(threshold, k, population, score.column)
-            splits.append(kth_largest(k))
-    if population:
-        splits.append(float(np.nextafter(median_from(kth_largest, population), np.inf)))
+    splits = [float(t.value) for t in score.threshold if top_count(t, 1) is None]  # type: ignore[arg-type]
     if score.sweep is not None:
         splits.extend(score.sweep.grid())
     if score.probability is not False:  # calibration bins (lo, hi]: a value on an edge stays in the lower bin
         edges = np.linspace(0.0, 1.0, score.calibration_bins + 1)[1:-1]
         splits.extend(float(e) for e in np.nextafter(edges, np.inf))
+    return tuple(sorted(set(splits)))
+
+
+def score_splits(score: ScoreSpec, population: int, kth_largest: Callable[[int], float]) -> tuple[float, ...]:
+    """Every score value that must be a bin edge: :func:`fixed_splits`, the top-k scores and the median.
+
+    ``kth_largest(k)`` returns the k-th highest score (k from 1) of the audited rows.
+    """
+    splits = list(fixed_splits(score))
+    for threshold in score.threshold:
+        k = top_count(threshold, population)
+        if k is not None:
+            _check_population(threshold, k, population, score.column)
+            splits.append(kth_largest(k))
+    if population:
+        splits.append(float(np.nextafter(median_from(kth_largest, population), np.inf)))
     return tuple(sorted(set(splits)))
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install the toolkit with its test dependencies, once per change of pyproject.toml.
 # Sourced by demo.sh and test.sh; needs python3 (3.11+), the package registry and, for PDF reports,
-# Pango and poppler-utils (installed with apt-get when missing and running as root).
+# Pango and poppler-utils (installed with apt-get when missing and running as root). With
+# AUDIT_SETUP_BROWSER=1 (test.sh sets it) it also installs Debian's chromium for the app's browser tests.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -17,6 +18,11 @@ _setup_missing_system_packages() {
   # Optional for WeasyPrint (it falls back to fontTools, slower and with a warning), but in its install list.
   grep -q 'libharfbuzz-subset\.so' <<<"$libs" || missing="$missing libharfbuzz-subset0"
   { command -v pdftotext && command -v pdftoppm; } >/dev/null 2>&1 || missing="$missing poppler-utils"
+  if [ "${AUDIT_SETUP_BROWSER:-0}" = 1 ]; then
+    # The app's end-to-end tests drive Debian's chromium with Playwright (never a downloaded browser).
+    [ -x /usr/bin/chromium ] || missing="$missing chromium"
+    [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
+  fi
   echo "${missing# }"
 }
 _setup_system_packages() {
@@ -25,7 +31,7 @@ _setup_system_packages() {
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: WARNING: missing system packages: $missing" >&2
-    echo "setup: PDF reports and the PDF tests need them; install them with" >&2
+    echo "setup: PDF reports, the PDF tests and the browser tests need them; install them with" >&2
     echo "setup:   sudo apt-get install -y --no-install-recommends $missing" >&2
     return 0
   fi

@@ -153,7 +153,7 @@ def test_fuzzy_and_empty_translations_fall_back_to_english(tmp_path: Path, monke
         'msgid "Glossary"\nmsgstr ""\n\n'
         'msgid "{n} group"\nmsgid_plural "{n} groups"\nmsgstr[0] ""\n',
         encoding="utf-8")
-    monkeypatch.setattr(i18n, "catalogue_path", lambda lang: po)
+    monkeypatch.setattr(i18n, "catalogue_path", lambda lang, **where: po)
     i18n._translations.cache_clear()
     try:
         t = Translator("vi")

@@ -41,6 +41,7 @@ MISSING = "\u2014"
 _LANGUAGES: tuple[str, ...] = ("en", "vi")
 _SOURCE_LANGUAGE = "en"
 _DOMAIN = "report"
+_PACKAGE = "audit.report"
 # Long dates without the weekday. CLDR's own long forms are "November 23, 2026" (en) and
 # "23 tháng 11, 2026" (vi); a report for a public body reads better as below.
 _DATE_PATTERNS = {"en": "d MMMM y", "vi": "d MMMM 'năm' y"}
@@ -66,18 +67,22 @@ def _check_language(lang: str) -> str:
     return lang
 
 
-def catalogue_path(lang: str) -> Traversable:
-    """Where the ``.po`` catalogue of ``lang`` lives inside the package (it need not exist for English)."""
-    return resources.files("audit.report") / "locale" / _check_language(lang) / "LC_MESSAGES" / f"{_DOMAIN}.po"
+def catalogue_path(lang: str, *, package: str = _PACKAGE, domain: str = _DOMAIN) -> Traversable:
+    """Where the ``.po`` catalogue of ``lang`` lives inside ``package`` (it need not exist for English).
+
+    The report's catalogue is ``audit/report/locale/<lang>/LC_MESSAGES/report.po``;
+    another front end (the app) keeps its own under its package with its own domain.
+    """
+    return resources.files(package) / "locale" / _check_language(lang) / "LC_MESSAGES" / f"{domain}.po"
 
 
 @functools.lru_cache(maxsize=None)
-def _translations(lang: str) -> _gettext.NullTranslations:
+def _translations(lang: str, package: str = _PACKAGE, domain: str = _DOMAIN) -> _gettext.NullTranslations:
     """The catalogue of ``lang`` as gettext translations, compiled in memory from the ``.po`` text."""
     if lang == _SOURCE_LANGUAGE:
         return _gettext.NullTranslations()
-    with catalogue_path(lang).open("rb") as handle:
-        catalogue = read_po(handle, locale=lang, domain=_DOMAIN, ignore_obsolete=True, abort_invalid=True)
+    with catalogue_path(lang, package=package, domain=domain).open("rb") as handle:
+        catalogue = read_po(handle, locale=lang, domain=domain, ignore_obsolete=True, abort_invalid=True)
     # Keep only complete translations: gettext would return an empty plural form as "".
     for message in list(catalogue):
         if not message.id:
@@ -98,6 +103,11 @@ class Translator:
     ----------
     lang : str
         A language code from :func:`languages`.
+    package, domain : str
+        Where the catalogue lives (see :func:`catalogue_path`); by default the report's.
+    fallback : Translator, optional
+        Asked for a message this catalogue does not translate (the app falls
+        back to the report's catalogue for metric names and verdict words).
 
     Raises
     ------
@@ -114,9 +124,11 @@ class Translator:
     '{n} rows'
     """
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, *, package: str = _PACKAGE, domain: str = _DOMAIN,
+                 fallback: "Translator | None" = None) -> None:
         self._lang = _check_language(lang)
-        self._translations = _translations(lang)
+        self._translations = _translations(lang, package, domain)
+        self._fallback = fallback
 
     @property
     def lang(self) -> str:
@@ -127,13 +139,19 @@ class Translator:
         """The translation of ``msgid``, or ``msgid`` itself (English) when there is none."""
         if not msgid:
             return msgid  # gettext would return the catalogue's header for ""
-        return self._translations.gettext(msgid)
+        text = self._translations.gettext(msgid)
+        if text == msgid and self._fallback is not None:
+            return self._fallback.gettext(msgid)
+        return text
 
     _ = gettext
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         """The form of a message that agrees with the count ``n`` (English's rule when untranslated)."""
-        return self._translations.ngettext(singular, plural, n)
+        text = self._translations.ngettext(singular, plural, n)
+        if text in (singular, plural) and self._fallback is not None:
+            return self._fallback.ngettext(singular, plural, n)
+        return text
 
     def __repr__(self) -> str:
         return f"Translator({self._lang!r})"

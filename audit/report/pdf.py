@@ -130,19 +130,31 @@ def html_to_pdf(html: str, path: Path) -> Path:
     >>> html_to_pdf("<p>Kiểm toán thuật toán</p>", out).read_bytes()[:5]
     b'%PDF-'
     """
-    weasyprint = _weasyprint()
+    data = pdf_bytes(html)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fetcher = OfflineURLFetcher().build(weasyprint)
-    document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
-    # One FontConfiguration for the document and its stylesheets, so @font-face data: fonts are used.
-    font_config = weasyprint.text.fonts.FontConfiguration()
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as target:
-            document.write_pdf(target, font_config=font_config)
+            target.write(data)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
+
+
+def pdf_bytes(html: str) -> bytes:
+    """``html`` as the bytes of a PDF, made in memory (see :func:`html_to_pdf` for what may be fetched).
+
+    Raises
+    ------
+    UsageError
+        If WeasyPrint or its system libraries are missing (the message says what to install).
+    """
+    weasyprint = _weasyprint()
+    fetcher = OfflineURLFetcher().build(weasyprint)
+    document = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None)
+    # One FontConfiguration for the document and its stylesheets, so @font-face data: fonts are used.
+    font_config = weasyprint.text.fonts.FontConfiguration()
+    return bytes(document.write_pdf(font_config=font_config))

@@ -74,3 +74,29 @@ def write_report(result: AuditResult, out_dir: str | Path, *, lang: str | None =
     if sign_key is not None:
         paths["manifest.sig"] = sign_manifest(out, Path(sign_key))
     return ReportFiles(paths=paths, html_seconds=html_seconds, pdf_seconds=pdf_seconds)
+
+
+def evidence_bundle(result: AuditResult, *, lang: str | None = None, sign_key: str | Path | None = None,
+                    today: dt.date | None = None) -> bytes:
+    """Every output of :func:`write_report`, with the spec as ``spec.yaml``, as the bytes of one ZIP file.
+
+    The manifest inside lists ``spec.yaml`` too, so ``audit verify`` on the
+    unpacked folder checks every file. The files are made in a temporary
+    folder that is removed before returning; they hold counts and results,
+    never the audited rows.
+    """
+    import io
+    import tempfile
+    import zipfile
+
+    from audit.spec import spec_to_yaml
+
+    with tempfile.TemporaryDirectory(prefix="audit-bundle-") as folder:
+        out = Path(folder)
+        (out / "spec.yaml").write_text(spec_to_yaml(result.spec), encoding="utf-8")
+        files = write_report(result, out, lang=lang, sign_key=sign_key, today=today)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted({out / "spec.yaml", *files.paths.values()}):
+                archive.write(path, arcname=path.name)
+    return buffer.getvalue()

@@ -1,0 +1,48 @@
+"""The bundled examples the app offers: each folder of ``examples/`` with a ``spec.yaml``.
+
+An example is opened like an upload: its data file is read into memory by the
+same reader, and its spec fills the Set-up page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.readers import ReadOptions
+from audit.spec import AuditSpec, load_spec
+from audit.uploads import load_table
+from audit_app.workspace import Dataset
+
+OPENING_EXAMPLE = "welfare_scores"
+"""The example a first-time visitor sees audited (a risk score with a slider)."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A bundled example: its folder name, the system's name and purpose, and its spec file."""
+
+    key: str
+    title: str
+    purpose: str
+    spec_path: Path
+
+
+def bundled_examples(folder: Path) -> list[Example]:
+    """Every example under ``folder`` whose spec names a data file, the opening one first."""
+    found: list[Example] = []
+    for spec_path in sorted(folder.glob("*/spec.yaml")):
+        spec, _ = load_spec(spec_path)
+        if spec.data.path:
+            found.append(Example(key=spec_path.parent.name, title=spec.system.name,
+                                 purpose=(spec.system.purpose or "").strip(), spec_path=spec_path))
+    return sorted(found, key=lambda e: (e.key != OPENING_EXAMPLE, e.key))
+
+
+def open_example(example: Example) -> tuple[Dataset, AuditSpec]:
+    """The example's data read into memory, and its spec."""
+    spec, base = load_spec(example.spec_path)
+    path = Path(spec.data.path or "")
+    loaded = load_table(path if path.is_absolute() else base / path, options=ReadOptions(
+        encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
+    return Dataset(name=path.name, origin="example", loaded=loaded, example=example.key, base_dir=base), spec

@@ -1,0 +1,86 @@
+"""The app's words in the visitor's language: English or Vietnamese, switchable at any time.
+
+English is the source language: a message id *is* the English text. The
+Vietnamese catalogue is ``app/locale/vi/LC_MESSAGES/app.po`` (read at run
+time, nothing to compile); a message it lacks falls back to the report's
+catalogue (metric names, verdict words), then to English. Numbers follow the
+language (``1,92`` in Vietnamese) through the report's Babel formatters, and a
+missing number shows as an em dash, never as 0.
+
+The language lives in ``st.session_state["lang"]``; every page reads it at
+each run, so switching it redraws the whole app in the other language.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from audit.report.i18n import (MISSING, Translator, format_integer, format_interval, format_number,
+                               format_percent)
+
+LANGUAGES: dict[str, str] = {"en": "English", "vi": "Tiếng Việt"}
+"""Language code -> the language's own name (shown in the switcher)."""
+
+UNTRANSLATED: set[str] = set()
+"""Message ids asked for in Vietnamese that no catalogue translates (the tests read it)."""
+
+
+@functools.lru_cache(maxsize=None)
+def translator(lang: str) -> Translator:
+    """The app's translator for ``lang``, falling back to the report's catalogue."""
+    return Translator(lang, package="audit_app", domain="app", fallback=Translator(lang))
+
+
+def lang() -> str:
+    """The visitor's language code (``en`` until they choose another)."""
+    value = st.session_state.get("lang") or st.session_state.get("lang.kept") or "en"
+    return value if value in LANGUAGES else "en"
+
+
+def _(msgid: str) -> str:
+    """``msgid`` in the visitor's language (English when it has no translation)."""
+    code = lang()
+    text = translator(code).gettext(msgid)
+    if code != "en" and text == msgid and any(c.isalpha() for c in msgid):
+        UNTRANSLATED.add(msgid)
+    return text
+
+
+def n_(singular: str, plural: str, n: int) -> str:
+    """The form of a message that agrees with ``n``, in the visitor's language."""
+    code = lang()
+    text = translator(code).ngettext(singular, plural, n)
+    if code != "en" and text in (singular, plural):
+        UNTRANSLATED.add(singular)
+    return text
+
+
+def num(x: float | None, significant: int = 3) -> str:
+    """A number in the visitor's notation (em dash when missing)."""
+    return format_number(x, lang(), significant=significant)
+
+
+def count(n: int | float | None) -> str:
+    """A count with the language's thousands separator."""
+    return format_integer(n, lang())
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    """A proportion as a percentage."""
+    return format_percent(x, lang(), digits=digits)
+
+
+def span(low: float | None, high: float | None) -> str:
+    """An interval in words (``1.8 to 2.4``)."""
+    return format_interval(low, high, lang())
+
+
+def verdict_word(verdict: str) -> str:
+    """``pass``, ``fail`` or ``inconclusive`` in the visitor's language."""
+    return {"pass": _("pass"), "fail": _("fail"), "inconclusive": _("inconclusive")}.get(verdict, verdict)
+
+
+__all__ = ["LANGUAGES", "MISSING", "UNTRANSLATED", "translator", "lang", "_", "n_", "num", "count", "pct", "span",
+           "verdict_word"]

@@ -1,0 +1,203 @@
+"""One visit's data and the counts made from it (no Streamlit here, so it is tested on its own).
+
+The app never computes a number itself: it asks the toolkit's engine to count
+(:func:`audit.engine.count`) and to derive (:func:`audit.engine.derive_result`).
+A :class:`Workspace` keeps the counts of the visit's data, so a new threshold,
+reference group or policy rule is derived from them without reading the rows
+again; only a set-up that counts other columns needs a new pass. The rows
+themselves stay in the visit's memory (a :class:`~audit.uploads.LoadedTable`)
+and are never written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from audit.engine import Counted, ProxyFindings, count, derive_result, reusable, scan_proxies
+from audit.result import AuditResult
+from audit.spec import AuditSpec, ThresholdSpec, spec_to_dict, validate_spec
+from audit.uploads import LoadedTable
+
+SLIDER_STEPS = 101
+"""Positions of the score slider between the lowest and highest score."""
+
+MAX_KEPT_COUNTS = 4
+"""How many sets of counts (different set-ups) a visit keeps."""
+
+ThresholdMode = Literal["value", "top_k", "top_percent"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The data of a visit: a table held in memory, and where it came from.
+
+    ``origin`` is ``upload`` (the visitor's file), ``example`` (a bundled
+    example, named by ``example``) or ``registry`` (a past audit reopened:
+    no rows, only its counts).
+    """
+
+    name: str
+    origin: Literal["upload", "example", "registry"]
+    loaded: LoadedTable | None
+    example: str | None = None
+    base_dir: Path | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        return self.loaded.info.sha256 if self.loaded is not None else None
+
+
+@dataclass
+class Workspace:
+    """Counts kept for one visit's data, and the audits derived from them."""
+
+    dataset: Dataset | None = None
+    counted: list[Counted] = field(default_factory=list)
+    proxies: dict[str, ProxyFindings | None] = field(default_factory=dict)
+    passes: int = 0  # how many times the data was counted (the tests read it)
+
+    def use(self, dataset: Dataset | None, counted: Counted | None = None) -> None:
+        """Switch to other data, forgetting the counts of the previous data."""
+        self.dataset = dataset
+        self.counted = [counted] if counted is not None else []
+        self.proxies = {}
+
+    def counts_for(self, spec: AuditSpec) -> Counted:
+        """Counts that serve ``spec``: kept ones when they do, else a new pass over the data."""
+        for counted in self.counted:
+            if reusable(counted, spec):
+                return counted
+        if self.dataset is None or self.dataset.loaded is None:
+            from audit.errors import ReasonCode, UsageError
+
+            raise UsageError("this audit was reopened from the history, so its rows are not in memory and only "
+                             "its own set-up can be shown; load the data again to change which columns are "
+                             "audited", reason=ReasonCode.OPTION_INVALID)
+        counted = count(counting_spec(spec, self.dataset.loaded), self.dataset.loaded)
+        self.passes += 1
+        self.counted = [counted, *self.counted][:MAX_KEPT_COUNTS]
+        return counted
+
+    def _proxies_for(self, spec: AuditSpec) -> ProxyFindings | None:
+        if spec.proxies is None:
+            return None
+        settings = spec_to_dict(spec)
+        key = repr((settings.get("proxies"), spec.protected_columns, settings.get("data", {}).get("where"),
+                    spec.decision_column, spec.outcome.column if spec.outcome else None))
+        if key not in self.proxies:
+            loaded = self.dataset.loaded if self.dataset is not None else None
+            if loaded is None:
+                return None
+            self.proxies[key] = scan_proxies(spec, loaded)
+        return self.proxies[key]
+
+    def audit(self, spec: AuditSpec, *, views: Collection[str] | None = None) -> AuditResult:
+        """The audit of ``spec`` on the visit's data (counted at most once per set-up).
+
+        ``views`` limits the derivation to those decision views (the slider
+        redraws one), see :func:`audit.engine.derive_result`.
+        """
+        counted = self.counts_for(spec)
+        return derive_result(spec, counted, proxies=None if views is not None else self._proxies_for(spec),
+                             views=views)
+
+
+def counting_spec(spec: AuditSpec, loaded: LoadedTable) -> AuditSpec:
+    """The spec to count with: ``spec``, plus, for a score, a sweep over the slider's grid.
+
+    A score with many distinct values is counted in bins split at every cut-off
+    the spec names; adding the slider's grid as a sweep makes every slider
+    position an exact cut-off of the same counts. A spec with a sweep of its
+    own is counted as it is.
+    """
+    if spec.score is None or spec.score.sweep is not None:
+        return spec
+    low, high = score_range(loaded, spec.score.column)
+    if not (np.isfinite(low) and np.isfinite(high)) or high <= low:
+        return spec
+    raw = spec_to_dict(spec)
+    raw["score"]["sweep"] = {"start": low, "stop": high, "steps": SLIDER_STEPS}
+    return validate_spec(raw)
+
+
+def score_range(loaded: LoadedTable, column: str) -> tuple[float, float]:
+    """Lowest and highest value of a numeric column (NaN when it has none)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = loaded.table.column(column)
+    try:
+        bounds = pc.min_max(pc.cast(values, pa.float64()))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return float("nan"), float("nan")  # not numeric: the audit itself says so, in words
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    return (float("nan"), float("nan")) if low is None or high is None else (float(low), float(high))
+
+
+def slider_grid(counted: Counted, spec: AuditSpec | None = None) -> tuple[float, ...]:
+    """The cut-offs the score slider offers, every one exact on these counts.
+
+    An exactly counted score offers its distinct values when there are few,
+    else an even grid of :data:`SLIDER_STEPS` values (any cut-off is exact on
+    an exact histogram). A binned score offers the bin edges it was split at
+    (the counting spec's grid, see :func:`counting_spec`, and its cut-offs).
+    The cut-off values of ``spec`` are offered too, so the slider starts on them.
+    """
+    histogram = counted.raw.score
+    if histogram is None:
+        return ()
+    values = histogram.values[np.isfinite(histogram.values)]
+    if not values.size:
+        return ()
+    own = {float(t.value) for t in spec.score.threshold if t.value is not None} \
+        if spec is not None and spec.score is not None else set()
+    if histogram.exact:
+        if values.size <= SLIDER_STEPS:
+            return tuple(sorted({float(v) for v in values} | own))
+        grid = np.linspace(float(values.min()), float(values.max()), SLIDER_STEPS)
+        return tuple(sorted({float(f"{x:.4g}") for x in grid} | own))
+    return tuple(s for s in histogram.binning.splits if float(f"{s:.12g}") == s)
+
+
+def scored_population(counted: Counted) -> int:
+    """How many people have a score (rows, or the counts of an aggregate table): the most top-k can be."""
+    histogram = counted.raw.score
+    if histogram is None:
+        return 0
+    per_bin = counted.raw.rows.sum(axis=tuple(range(counted.raw.rows.ndim - 1)))
+    return int(per_bin[:-1].sum())
+
+
+def with_threshold(spec: AuditSpec, mode: ThresholdMode, value: float) -> AuditSpec:
+    """``spec`` with its score judged at one threshold instead of its own.
+
+    Policy rules that named the spec's threshold views apply to the new view
+    instead; rules for other views (the LL144 median, overrides) are kept.
+    """
+    if spec.score is None:
+        return spec
+    threshold = ThresholdSpec(**{mode: int(value) if mode == "top_k" else float(value)})
+    old_names = {t.name for t in spec.score.threshold}
+    raw = spec_to_dict(spec)
+    raw["score"]["threshold"] = [{mode: threshold.top_k if mode == "top_k" else getattr(threshold, mode)}]
+    for rule in raw.get("policy", []):
+        views = rule.get("views")
+        if views:
+            kept = [v for v in views if v not in old_names]
+            rule["views"] = kept + [threshold.name] if len(kept) < len(views) else kept
+    return validate_spec(raw)
+
+
+def spec_from_mapping(raw: Mapping[str, Any]) -> AuditSpec:
+    """Validate a spec given as a mapping (every problem reported at once, as ``audit validate`` does)."""
+    return validate_spec(raw, source="the set-up")
+
+
+__all__ = ["Dataset", "Workspace", "counting_spec", "score_range", "slider_grid", "scored_population",
+           "with_threshold",
+           "spec_from_mapping", "SLIDER_STEPS", "ThresholdMode"]

@@ -1,0 +1,164 @@
+"""The app, page by page, in Streamlit's AppTest: numbers equal the CLI's, bad input gives messages."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+import audit
+from app_helpers import results_key, WELFARE_CSV, no_exception, setup_key, start, texts, upload, visit
+from conftest import EXAMPLES, ROOT
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_opens_with_the_example_audited_as_the_cli_audits_it(monkeypatch, tmp_path) -> None:
+    at = start(monkeypatch, tmp_path)
+    no_exception(at)
+    state = visit(at)
+    cli = audit.run(EXAMPLES / "welfare_scores" / "spec.yaml")
+    assert at.title[0].value == cli.spec.system.name
+    assert state.result.result_sha256 == cli.result_sha256          # one engine: the same tables, bit for bit
+    assert state.result.provenance.data.sha256 == cli.provenance.data.sha256
+    counts = cli.verdict_counts()
+    assert f"Overall verdict: {cli.verdict.upper()}" in texts(at)
+    assert f"{counts['fail']} fail, {counts['pass']} pass, {counts['inconclusive']} inconclusive" in texts(at)
+
+
+def test_every_page_renders_without_error(monkeypatch, tmp_path) -> None:
+    at = start(monkeypatch, tmp_path)
+    for page, title in (("pages/data.py", "Data"), ("pages/setup.py", "Set-up"), ("pages/report.py", "Report"),
+                        ("pages/history.py", "History"), ("pages/results.py", None)):
+        at.switch_page(page).run()
+        no_exception(at)
+        assert not at.error or page == "pages/results.py", [e.value for e in at.error]
+        if title:
+            assert at.title[0].value == title
+    assert "welfare_fraud.csv" in texts(at.switch_page("pages/data.py").run())
+    assert "Encoding: utf-8 (detected)" in texts(at)
+    assert "Delimiter: ," in texts(at)
+
+
+def test_upload_set_up_and_run_equals_the_cli_on_the_downloaded_spec(monkeypatch, tmp_path) -> None:
+    at = start(monkeypatch, tmp_path)
+    at.switch_page("pages/data.py").run()
+    upload(at, "welfare_fraud.csv", WELFARE_CSV.read_bytes())
+    no_exception(at)
+    assert "Read 20,000 rows and 11 columns from welfare_fraud.csv" in texts(at)
+    at.switch_page("pages/setup.py").run()
+    no_exception(at)
+    form = visit(at).form
+    assert form.decision_column == "flagged" and form.outcome_column == "fraud_found"   # the guesses
+    at.multiselect(key=setup_key(at, "protected")).set_value(["nationality", "sex"]).run()
+    at.selectbox(key=setup_key(at, "ref.nationality")).set_value("Dutch").run()
+    at.multiselect(key=setup_key(at, "intersections")).set_value([("nationality", "sex")]).run()
+    no_exception(at)
+    spec_text = at.code[0].value
+    at.button(key="setup.run").click().run()
+    no_exception(at)
+    result = visit(at).result
+    assert at.title[0].value == result.spec.system.name
+    # the spec the page shows runs in CI beside the same file and gives the same tables
+    (tmp_path / "welfare_fraud.csv").write_bytes(WELFARE_CSV.read_bytes())
+    (tmp_path / "spec.yaml").write_text(spec_text, encoding="utf-8")
+    cli = audit.run(tmp_path / "spec.yaml")
+    assert cli.result_sha256 == result.result_sha256
+    assert cli.provenance.data.sha256 == result.provenance.data.sha256
+    assert yaml.safe_load(spec_text)["protected"] == [{"column": "nationality", "reference": "Dutch"},
+                                                      {"column": "sex"}]
+    run = subprocess.run([str(ROOT / ".venv" / "bin" / "audit"), "run", str(tmp_path / "spec.yaml"), "-q"],
+                         capture_output=True, text=True)
+    assert run.returncode == result.exit_code() and result.verdict.upper() in run.stdout
+
+
+def test_a_score_set_up_with_top_k(monkeypatch, tmp_path) -> None:
+    at = start(monkeypatch, tmp_path)
+    at.switch_page("pages/data.py").run()
+    upload(at, "welfare_fraud.csv", WELFARE_CSV.read_bytes())
+    at.switch_page("pages/setup.py").run()
+    at.radio(key=setup_key(at, "kind")).set_value("score").run()
+    at.selectbox(key=setup_key(at, "score_column")).set_value("risk_score").run()
+    at.radio(key=setup_key(at, "mode")).set_value("top_k").run()
+    at.number_input(key=setup_key(at, "threshold.top_k")).set_value(500).run()
+    no_exception(at)
+    spec = yaml.safe_load(at.code[0].value)
+    assert spec["score"] == {"column": "risk_score", "threshold": [{"top_k": 500}], "adverse": True}
+    at.button(key="setup.run").click().run()
+    no_exception(at)
+    thresholds = visit(at).result.table("thresholds")
+    row = thresholds[thresholds["view"] == "top 500"].iloc[0]
+    assert row["acted_on"] >= 500 and row["population"] == 20000
+
+
+def test_the_slider_redraws_every_disparity_from_the_counts(monkeypatch, tmp_path) -> None:
+    at = start(monkeypatch, tmp_path)
+    state = visit(at)
+    passes = state.workspace.passes
+    from audit_app.workspace import slider_grid, with_threshold
+
+    grid = slider_grid(state.workspace.counts_for(state.spec), state.spec)
+    assert len(at.select_slider(key=results_key(at, "value")).options) == len(grid)
+    chosen = next(g for g in grid if g >= 0.5)
+    at.select_slider(key=results_key(at, "value")).set_value(chosen).run()
+    no_exception(at)
+    assert visit(at).workspace.passes == passes                   # no new pass over the data
+    spec = visit(at).spec
+    direct = audit.run(with_threshold(spec, "value", chosen), data=state.workspace.dataset.loaded)
+    view = f"score ≥ {chosen:g}"
+    acted = direct.table("thresholds").set_index("view").loc[view, "acted_on"]
+    counts = direct.verdicts[direct.verdicts["view"] == view]["verdict"].value_counts()
+    shown = texts(at)
+    assert f"At {view}: {acted:,} of 20,000 people acted on" in shown
+    assert f"{counts.get('fail', 0)} fail, {counts.get('pass', 0)} pass" in shown
+    at.radio(key=results_key(at, "mode")).set_value("top_k").run()
+    at.slider(key=results_key(at, "top_k")).set_value(2000).run()
+    no_exception(at)
+    assert "At top 2,000: 2,014 of 20,000 people acted on" in texts(at)
+    assert visit(at).workspace.passes == passes
+
+
+def test_bundled_examples_open_and_audit_as_the_cli(monkeypatch, tmp_path) -> None:
+    at = start(monkeypatch, tmp_path)
+    at.switch_page("pages/data.py").run()
+    examples = at.selectbox(key="data.example").options
+    assert len(examples) == len(list(EXAMPLES.glob("*/spec.yaml")))
+    index = next(i for i, e in enumerate(examples) if "truth tables" in e)
+    at.selectbox(key="data.example").select_index(index).run()
+    at.button(key="data.open_example").click().run()
+    no_exception(at)
+    cli = audit.run(EXAMPLES / "compas_truth_tables" / "spec.yaml")
+    assert visit(at).result.result_sha256 == cli.result_sha256
+
+
+def test_a_tiers_audit_from_an_uploaded_spec(monkeypatch, tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    province = rng.choice(["Hà Nội", "Hồ Chí Minh", "Đà Nẵng"], 3000)
+    tier = np.where(rng.random(3000) < np.where(province == "Đà Nẵng", 0.3, 0.1), "blacklist",
+                    rng.choice(["neutral", "trusted"], 3000))
+    frame = pd.DataFrame({"province": province, "trust_tier": tier})
+    spec = ("system: {name: Citizen trust score}\n"
+            "decision: {column: trust_tier, tiers: {ordered: true, values: {blacklist: adverse, neutral: neutral, "
+            "trusted: favourable}}}\nprotected: [{column: province, reference: Hà Nội}]\n"
+            "policy: [{metric: 'tier_rate:blacklist', ratio: [0.8, 1.25], rule: ci}]\n")
+    at = start(monkeypatch, tmp_path)
+    at.switch_page("pages/data.py").run()
+    upload(at, "trust.csv", frame.to_csv(index=False).encode())
+    at.switch_page("pages/setup.py").run()
+    upload(at, "trust.yaml", spec.encode(), key="setup.spec_upload")
+    no_exception(at)
+    assert visit(at).form.kind == "tiers"
+    shown = yaml.safe_load(at.code[0].value)
+    assert shown["decision"]["tiers"]["values"]["blacklist"] == "adverse" and shown["data"] == {"path": "trust.csv"}
+    at.button(key="setup.run").click().run()
+    no_exception(at)
+    result = visit(at).result
+    (tmp_path / "trust.csv").write_bytes(frame.to_csv(index=False).encode())
+    (tmp_path / "spec.yaml").write_text(at.switch_page("pages/setup.py").run().code[0].value, encoding="utf-8")
+    assert audit.run(tmp_path / "spec.yaml").result_sha256 == result.result_sha256
+    verdict = result.verdicts.set_index("group").loc["Đà Nẵng"]
+    assert verdict["verdict"] == "fail" and verdict["estimate"] > 2
