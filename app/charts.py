@@ -41,7 +41,7 @@ def rate_chart(rows: pd.DataFrame, *, reference: str | None, title: str, value_t
         x="value:Q", color=colour,
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("value:Q", format=".3f"), alt.Tooltip("ci_low:Q", format=".3f"),
                  alt.Tooltip("ci_high:Q", format=".3f"), alt.Tooltip("n:Q", format=",")])
-    return (bars + points).properties(height=max(60, 28 * len(data)))
+    return (bars + points).properties(height=max(110, 30 * len(data)))
 
 
 def ratio_chart(rows: pd.DataFrame, *, band: tuple[float | None, float | None], title: str,
@@ -71,7 +71,7 @@ def ratio_chart(rows: pd.DataFrame, *, band: tuple[float | None, float | None], 
         x=x, color=colour, tooltip=[alt.Tooltip("group:N"), alt.Tooltip("ratio:Q", format=".3f"),
                                     alt.Tooltip("ratio_ci_low:Q", format=".3f"),
                                     alt.Tooltip("ratio_ci_high:Q", format=".3f"), alt.Tooltip("verdict:N")])
-    return alt.layer(shade, one, bars, points).properties(height=max(60, 28 * len(data)))
+    return alt.layer(shade, one, bars, points).properties(height=max(110, 30 * len(data)))
 
 
 def heat_map(rows: pd.DataFrame, *, attribute: str, value: str, title: str, label: Callable[[float], str]) -> alt.Chart:

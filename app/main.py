@@ -17,18 +17,20 @@ from audit_app.guard import guarded
 from audit_app.actions import open_first_example
 from audit_app.text import _
 
-PAGES = Path(__file__).resolve().parent / "pages"
+PAGES = Path(__file__).resolve().parent / "screens"   # not "pages": Streamlit would list that folder itself
 
 st.set_page_config(page_title="Audit", page_icon=str(Path(__file__).resolve().parent / "icon.png"), layout="wide",
                    initial_sidebar_state="expanded")
 
 sidebar.language_switch()
-user = None
+user, readable = None, False
 with guarded(_("Signing in is not possible")):
     user = access.signed_in_user()
-    if user is None:
-        access.login_page()
-if user is None:
+    readable = True
+if not readable:  # the login settings are broken: the app stays closed, with the message that says why
+    st.stop()
+if user is None:  # the sign-in form is the only page there is until someone signs in
+    st.navigation([st.Page(access.login_page, title=_("Sign in"), url_path="signin")], position="hidden").run()
     st.stop()
 
 with guarded(_("The opening example could not be audited")):

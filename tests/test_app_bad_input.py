@@ -22,7 +22,7 @@ BAD_FILES = [
 def test_a_bad_upload_says_what_is_wrong_and_keeps_the_audit(monkeypatch, tmp_path, name, data, message) -> None:
     at = start(monkeypatch, tmp_path)
     before = visit(at).result.result_sha256
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, name, data)
     no_exception(at)
     errors = "\n".join(e.value for e in at.error)
@@ -33,7 +33,7 @@ def test_a_bad_upload_says_what_is_wrong_and_keeps_the_audit(monkeypatch, tmp_pa
 
 def test_an_upload_over_the_limit_is_refused_with_the_limit(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path, max_upload_mb=1)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, "big.csv", b"a,b\n" + b"1,2\n" * 400_000)
     no_exception(at)
     assert "more than the limit of 1 MB" in "\n".join(e.value for e in at.error)
@@ -41,7 +41,7 @@ def test_an_upload_over_the_limit_is_refused_with_the_limit(monkeypatch, tmp_pat
 
 def test_a_cp1252_semicolon_file_is_read_with_what_was_detected(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     rows = ["naam;geslacht;besluit"] + [f"Zoë {i};{'v' if i % 2 else 'm'};{i % 3 == 0:d}" for i in range(60)]
     upload(at, "gemeente.csv", "\n".join(rows).encode("cp1252"))
     no_exception(at)
@@ -52,9 +52,9 @@ def test_a_cp1252_semicolon_file_is_read_with_what_was_detected(monkeypatch, tmp
 
 def _welfare_setup(monkeypatch, tmp_path):
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, "welfare_fraud.csv", WELFARE_CSV.read_bytes())
-    return at.switch_page("pages/setup.py").run()
+    return at.switch_page("screens/setup.py").run()
 
 
 def test_an_identifier_as_protected_attribute_is_a_message_naming_it(monkeypatch, tmp_path) -> None:

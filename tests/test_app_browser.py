@@ -14,6 +14,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -39,13 +40,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("app")
+@contextmanager
+def _serve(folder: Path, *extra: str) -> Iterator[str]:
+    """Run ``audit app`` (history in ``folder``) while the block runs; give its address."""
     port = _free_port()
     log = (folder / "app.log").open("w")
     server = subprocess.Popen([str(ROOT / ".venv" / "bin" / "audit"), "app", "--port", str(port), "--registry",
-                               str(folder / "registry.sqlite")], stdout=log, stderr=subprocess.STDOUT,
+                               str(folder / "registry.sqlite"), *extra], stdout=log, stderr=subprocess.STDOUT,
                               cwd=folder, env={**os.environ, "HOME": str(folder)})
     url = f"http://localhost:{port}"
     deadline = time.monotonic() + 180
@@ -59,11 +60,19 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         server.kill()
         pytest.fail("the app did not start: " + (folder / "app.log").read_text()[-3000:])
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+    try:
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
     assert "Traceback" not in (folder / "app.log").read_text(), (folder / "app.log").read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _serve(tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -74,13 +83,24 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
+def _settled(page: object) -> None:
+    """Wait until Streamlit has drawn the whole page (no placeholder of an element still to come)."""
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=120_000)
+
+
 def _shot(page: object, name: str) -> None:
+    """A screenshot of the window, once the page has finished running (the window is tall: Streamlit scrolls
+    inside the page, so a full-page screenshot would show no more)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+    _settled(page)
+    page.wait_for_timeout(500)  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]
 
 
 def test_a_whole_audit_in_the_browser(app_url: str, browser: object, tmp_path: Path) -> None:
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)  # type: ignore
+    context = browser.new_context(viewport={"width": 1400, "height": 2400}, accept_downloads=True)  # type: ignore
     outside: list[str] = []
 
     def route(request_route: object) -> None:
@@ -135,7 +155,9 @@ def test_a_whole_audit_in_the_browser(app_url: str, browser: object, tmp_path: P
     page.get_by_role("combobox", name="Language · Ngôn ngữ").click()
     page.get_by_role("option", name="Tiếng Việt").click()
     page.get_by_text("Kết luận chung").wait_for(timeout=30_000)
-    assert "Overall verdict" not in page.inner_text("body")
+    page.get_by_text("người được chọn để xử lý").wait_for(timeout=30_000)   # the slider's part too
+    _settled(page)
+    assert "Overall verdict" not in page.inner_text("body") and "people acted on" not in page.inner_text("body")
     _shot(page, "5-results-vi")
     nav("Lịch sử")
     page.get_by_text("Lịch sử").first.wait_for()
@@ -158,3 +180,29 @@ def test_a_whole_audit_in_the_browser(app_url: str, browser: object, tmp_path: P
     assert "20.000" in text                                    # Vietnamese number notation (rows audited)
     assert not outside, f"requests left this machine: {outside}"
     context.close()
+
+
+def test_a_login_from_the_secrets_file_guards_the_app(tmp_path: Path, browser: object) -> None:
+    from audit.passwords import hash_password
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(f'[audit_app.passwords]\nlan = "{hash_password("mật khẩu", iterations=1000)}"\n',
+                       encoding="utf-8")
+    with _serve(tmp_path, "--secrets", str(secrets)) as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})  # type: ignore[attr-defined]
+        page.goto(url)
+        page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+        assert "Overall verdict" not in page.inner_text("body")
+        assert page.locator('[data-testid="stSidebarNav"] a').count() == 0          # no page before signing in
+        page.goto(f"{url}/data")                                                   # nor by its address
+        page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+        assert "Upload a file" not in page.inner_text("body")
+        page.goto(url)
+        page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+        page.get_by_label("User name").fill("lan")
+        page.get_by_role("textbox", name="Password").fill("mật khẩu")
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_text("Overall verdict").wait_for(timeout=60_000)
+        page.get_by_text("Signed in as lan").wait_for()
+        _shot(page, "8-signed-in")
+        page.close()

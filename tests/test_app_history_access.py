@@ -31,7 +31,7 @@ def test_save_reopen_and_compare_two_audits(monkeypatch, tmp_path) -> None:
     at.button(key="results.save").click().run()
     records = Registry(tmp_path / "registry.sqlite").list(user=None)
     assert [r.id for r in records] == [2, 1] and {r.owner for r in records} == {"local"}
-    at.switch_page("pages/history.py").run()
+    at.switch_page("screens/history.py").run()
     no_exception(at)
     assert at.dataframe[0].value["#"].tolist() == [2, 1]
     assert "verdicts got worse" in texts(at)                          # the comparison of #1 and #2
@@ -50,14 +50,14 @@ def test_the_history_never_holds_uploaded_rows(monkeypatch, tmp_path) -> None:
     frame.loc[123, "application_id"] = marker
     monkeypatch.chdir(tmp_path)
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, "welfare.csv", frame.to_csv(index=False).encode())
-    at.switch_page("pages/setup.py").run()
+    at.switch_page("screens/setup.py").run()
     at.toggle(key=setup_key(at, "proxies")).set_value(True).run()
     at.button(key="setup.run").click().run()
     no_exception(at)
     at.button(key="results.save").click().run()
-    at.switch_page("pages/report.py").run()
+    at.switch_page("screens/report.py").run()
     no_exception(at)
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert {p.name for p in files} <= {"registry.sqlite", "registry.sqlite-journal", "registry.sqlite-wal",
@@ -97,7 +97,7 @@ def test_history_shows_a_users_own_and_shared_audits_only(monkeypatch, tmp_path)
     other = start(monkeypatch, tmp_path, secrets=secrets)
     other.session_state["audit_app_user"] = "minh"
     other.run()
-    other.switch_page("pages/history.py").run()
+    other.switch_page("screens/history.py").run()
     no_exception(other)
     assert "No audit saved yet" in texts(other)
     registry = Registry(tmp_path / "registry.sqlite")

@@ -24,7 +24,7 @@ def test_the_app_in_vietnamese(monkeypatch, tmp_path) -> None:
     shown = texts(at)
     assert "Kết luận chung: KHÔNG ĐẠT" in shown and "Overall verdict" not in shown
     assert "ngưỡng cắt 0,7" in shown                              # decimal comma
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     assert at.title[0].value == "Dữ liệu"
 
 
@@ -35,12 +35,12 @@ def test_every_text_of_every_page_is_translated(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path, lang="vi")
     at.radio(key=results_key(at, "mode")).set_value("top_k").run()
     at.button(key="results.save").click().run()
-    for page in ("pages/data.py", "pages/setup.py", "pages/report.py", "pages/history.py"):
+    for page in ("screens/data.py", "screens/setup.py", "screens/report.py", "screens/history.py"):
         at.switch_page(page).run()
         no_exception(at)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, "welfare_fraud.csv", WELFARE_CSV.read_bytes())
-    at.switch_page("pages/setup.py").run()
+    at.switch_page("screens/setup.py").run()
     at.radio(key=setup_key(at, "kind")).set_value("tiers").run()
     at.multiselect(key=setup_key(at, "protected")).set_value([]).run()
     no_exception(at)
@@ -57,7 +57,7 @@ def test_the_catalogue_translates_every_message_of_the_source() -> None:
 
 def test_report_page_uses_the_context_and_offers_every_file(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/report.py").run()
+    at.switch_page("screens/report.py").run()
     no_exception(at)
     labels = {b.label for b in at.get("download_button")}
     assert {"Report (HTML)", "Report (PDF)", "Results (JSON)", "Spec (YAML)", "Evidence bundle (ZIP)"} <= labels

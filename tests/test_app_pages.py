@@ -29,25 +29,25 @@ def test_opens_with_the_example_audited_as_the_cli_audits_it(monkeypatch, tmp_pa
 
 def test_every_page_renders_without_error(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path)
-    for page, title in (("pages/data.py", "Data"), ("pages/setup.py", "Set-up"), ("pages/report.py", "Report"),
-                        ("pages/history.py", "History"), ("pages/results.py", None)):
+    for page, title in (("screens/data.py", "Data"), ("screens/setup.py", "Set-up"), ("screens/report.py", "Report"),
+                        ("screens/history.py", "History"), ("screens/results.py", None)):
         at.switch_page(page).run()
         no_exception(at)
-        assert not at.error or page == "pages/results.py", [e.value for e in at.error]
+        assert not at.error or page == "screens/results.py", [e.value for e in at.error]
         if title:
             assert at.title[0].value == title
-    assert "welfare_fraud.csv" in texts(at.switch_page("pages/data.py").run())
+    assert "welfare_fraud.csv" in texts(at.switch_page("screens/data.py").run())
     assert "Encoding: utf-8 (detected)" in texts(at)
     assert "Delimiter: ," in texts(at)
 
 
 def test_upload_set_up_and_run_equals_the_cli_on_the_downloaded_spec(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, "welfare_fraud.csv", WELFARE_CSV.read_bytes())
     no_exception(at)
     assert "Read 20,000 rows and 11 columns from welfare_fraud.csv" in texts(at)
-    at.switch_page("pages/setup.py").run()
+    at.switch_page("screens/setup.py").run()
     no_exception(at)
     form = visit(at).form
     assert form.decision_column == "flagged" and form.outcome_column == "fraud_found"   # the guesses
@@ -75,9 +75,9 @@ def test_upload_set_up_and_run_equals_the_cli_on_the_downloaded_spec(monkeypatch
 
 def test_a_score_set_up_with_top_k(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, "welfare_fraud.csv", WELFARE_CSV.read_bytes())
-    at.switch_page("pages/setup.py").run()
+    at.switch_page("screens/setup.py").run()
     at.radio(key=setup_key(at, "kind")).set_value("score").run()
     at.selectbox(key=setup_key(at, "score_column")).set_value("risk_score").run()
     at.radio(key=setup_key(at, "mode")).set_value("top_k").run()
@@ -121,7 +121,7 @@ def test_the_slider_redraws_every_disparity_from_the_counts(monkeypatch, tmp_pat
 
 def test_bundled_examples_open_and_audit_as_the_cli(monkeypatch, tmp_path) -> None:
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     examples = at.selectbox(key="data.example").options
     assert len(examples) == len(list(EXAMPLES.glob("*/spec.yaml")))
     index = next(i for i, e in enumerate(examples) if "truth tables" in e)
@@ -146,9 +146,9 @@ def test_a_tiers_audit_from_an_uploaded_spec(monkeypatch, tmp_path) -> None:
             "trusted: favourable}}}\nprotected: [{column: province, reference: Hà Nội}]\n"
             "policy: [{metric: 'tier_rate:blacklist', ratio: [0.8, 1.25], rule: ci}]\n")
     at = start(monkeypatch, tmp_path)
-    at.switch_page("pages/data.py").run()
+    at.switch_page("screens/data.py").run()
     upload(at, "trust.csv", frame.to_csv(index=False).encode())
-    at.switch_page("pages/setup.py").run()
+    at.switch_page("screens/setup.py").run()
     upload(at, "trust.yaml", spec.encode(), key="setup.spec_upload")
     no_exception(at)
     assert visit(at).form.kind == "tiers"
@@ -158,7 +158,7 @@ def test_a_tiers_audit_from_an_uploaded_spec(monkeypatch, tmp_path) -> None:
     no_exception(at)
     result = visit(at).result
     (tmp_path / "trust.csv").write_bytes(frame.to_csv(index=False).encode())
-    (tmp_path / "spec.yaml").write_text(at.switch_page("pages/setup.py").run().code[0].value, encoding="utf-8")
+    (tmp_path / "spec.yaml").write_text(at.switch_page("screens/setup.py").run().code[0].value, encoding="utf-8")
     assert audit.run(tmp_path / "spec.yaml").result_sha256 == result.result_sha256
     verdict = result.verdicts.set_index("group").loc["Đà Nẵng"]
     assert verdict["verdict"] == "fail" and verdict["estimate"] > 2

@@ -116,7 +116,7 @@ def _page() -> None:
         st.session_state["results.flash"] = (_("Reopened audit #{id}; its tables are exactly those saved.") if same
                                              else _("Reopened audit #{id}; this version of the toolkit derives "
                                                     "different tables from its counts.")).format(id=chosen.id)
-        st.switch_page("pages/results.py")
+        st.switch_page("screens/results.py")
     if user.mode != "none" and chosen.owner == user.id:
         if cols[1].button(_("Stop sharing") if chosen.shared else _("Share with everyone"), key="history.share"):
             registry().set_shared(chosen.id, not chosen.shared, user=user.id)

@@ -222,7 +222,7 @@ def _page() -> None:
     st.title(_("Set-up"))
     if state.form is None:
         st.info(_("Load data first, on the Data page."))
-        st.page_link("pages/data.py", label=_("Go to Data"), icon=":material/table:")
+        st.page_link("screens/data.py", label=_("Go to Data"), icon=":material/table:")
         return
     with guarded(_("The spec could not be used")):
         _spec_upload(state)
@@ -277,7 +277,7 @@ def _equivalent_spec(state: Visit) -> None:
         with st.spinner(_("Counting and testing…")):
             result = run_audit(spec, state)
         st.session_state["results.flash"] = _("Audited {rows} rows.").format(rows=count(result.provenance.rows_used))
-        st.switch_page("pages/results.py")
+        st.switch_page("screens/results.py")
 
 
 with guarded(_("The set-up could not be shown")):

@@ -91,7 +91,9 @@ def _score_view(state: Visit) -> None:
     state.slider = {**chosen, "mode": mode, mode: value}
     moved = with_threshold(spec, mode, value)
     view = moved.score.threshold[0].name  # type: ignore[union-attr]
-    result = state.workspace.audit(moved, views=[view])
+    own = state.result is not None and view in set(state.result.verdicts["view"]) and \
+        spec.score.threshold[0] == moved.score.threshold[0]  # type: ignore[union-attr]
+    result = state.result if own else state.workspace.audit(moved, views=[view])  # the audit's own cut-off
     thresholds = result.table("thresholds")
     row = thresholds[thresholds["view"] == view].iloc[0].to_dict() if len(thresholds) else {}
     verdicts = result.verdicts[result.verdicts["view"] == view]
@@ -222,7 +224,7 @@ def _page() -> None:
     if state.result is None:
         st.title(_("Results"))
         st.info(_("No audit yet: load data on the Data page and choose what to audit on the Set-up page."))
-        st.page_link("pages/data.py", label=_("Go to Data"), icon=":material/table:")
+        st.page_link("screens/data.py", label=_("Go to Data"), icon=":material/table:")
         return
     _header(state)
     save_panel(state, where="results")

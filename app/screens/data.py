@@ -78,7 +78,7 @@ def _examples() -> None:
     if st.button(_("Open and audit this example"), key="data.open_example"):
         with st.spinner(_("Auditing {name}…").format(name=chosen.title)):
             open_and_audit(chosen)
-        st.switch_page("pages/results.py")
+        st.switch_page("screens/results.py")
 
 
 def _describe() -> None:
