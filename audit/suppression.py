@@ -64,20 +64,21 @@ their own table. Sums over several views (e.g. the same people in two score cut-
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Hashable, Iterable
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from audit.errors import ReasonCode, UsageError
 from audit.metrics import METRICS, MISSING, NEG, POS, Kind, state
-from audit.result import AuditResult, table_records
+from audit.result import AuditResult, _mapping_dict, table_records
 from audit.spec import INTERSECTION_JOIN
 from audit.wording import SYMBOL, interval, number
 
@@ -142,6 +143,8 @@ def _missing(value: Any) -> bool:
 
 def _num(value: Any) -> float | None:
     """A count as a float, or None when missing or already a label."""
+    if type(value) is float:  # the common case, first
+        return None if math.isnan(value) else value
     if _missing(value) or isinstance(value, (str, bool)):
         return None
     return float(value)
@@ -153,6 +156,10 @@ def _label(value: float, k: int) -> str:
 
 def _public_count(value: Any) -> Any:
     """A published count as an int when whole (so ``2013.0`` is written ``2013``)."""
+    if type(value) is float and not math.isnan(value):  # the common cases, first
+        return int(value) if value.is_integer() else value
+    if type(value) is int and abs(value) <= 2 ** 53:  # what int(float(value)) gives
+        return value
     v = _num(value)
     if v is None:
         return None if _missing(value) else value
@@ -186,6 +193,48 @@ def neutralise_cell(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------------------
+# the public copy of a table
+
+
+class _Cells:
+    """A table being made public, as one Python list per column: ``original`` holds the values as they came
+    in (those of ``frame.astype(object)``), ``columns`` the public ones, read and written by row position (far
+    faster than ``DataFrame.at``). :meth:`frame` builds the public DataFrame once, every column object, so a
+    cell can hold a label or None."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._index, self._names = frame.index, frame.columns
+        objects = frame.astype(object)
+        self.original: dict[Hashable, list[Any]] = {c: objects[c].tolist() for c in frame.columns}
+        self.columns: dict[Hashable, list[Any]] = {c: list(values) for c, values in self.original.items()}
+
+    def rows(self, columns: Iterable[Hashable] | None = None) -> Iterator[dict[Hashable, Any]]:
+        """The rows as they came in, as dicts (the values ``frame.to_dict(orient="records")`` gives, faster),
+        with every column or only ``columns``."""
+        names = list(self.original if columns is None else columns)
+        for values in zip(*(self.original[c] for c in names)):
+            yield dict(zip(names, values))
+
+    def __getitem__(self, cell: tuple[int, Hashable]) -> Any:
+        position, column = cell
+        return self.columns[column][position]
+
+    def __setitem__(self, cell: tuple[int, Hashable], value: Any) -> None:
+        position, column = cell
+        self.columns[column][position] = value
+
+    def withhold(self, position: int, columns: Iterable[Hashable]) -> None:
+        """Empty (None) the cells of ``columns`` that the table has in one row."""
+        for column in columns:
+            if column in self.columns:
+                self.columns[column][position] = None
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({c: pd.Series(values, index=self._index, dtype=object)
+                             for c, values in self.columns.items()}, index=self._index, columns=self._names)
+
+
+# ----------------------------------------------------------------------------------------------------------
 # the bounds reasoning of rule 4
 
 
@@ -206,7 +255,9 @@ def _pinned(known_sum: float, unknown: list[tuple[float, float]], total: tuple[f
     for i, (lo, hi) in enumerate(unknown):
         if lo == hi:  # already pinned by its own label (k = 1): nothing to protect
             continue
-        rest_lo, rest_hi = sum(lows) - lo, sum(highs) - hi
+        # the others' bounds summed without this member (subtracting it would give ∞ − ∞ for a withheld one)
+        rest_lo = sum(low for j, low in enumerate(lows) if j != i)
+        rest_hi = sum(high for j, high in enumerate(highs) if j != i)
         new_lo = max(lo, t_lo - known_sum - rest_hi)
         new_hi = min(hi, t_hi - known_sum - rest_lo)
         if new_hi - new_lo <= 1e-9:
@@ -226,6 +277,7 @@ def _total_pinned(known_sum: float, unknown: list[tuple[float, float]], total: t
 
 Qid = Hashable  # "S", "TOTAL", ("bin", frozenset), ("tier", frozenset), ("gen", metric, part)
 GKey = tuple    # (scope, attribute, group)
+Vector = tuple[float, ...]  # 0/1 weights of a count over the states (or tiers) of its family
 
 _ALL_STATES = frozenset(range(9))
 _POSITIVES = [state(POS, d) for d in (NEG, POS, MISSING)]
@@ -250,41 +302,41 @@ def _live_states(result: AuditResult) -> list[int]:
 class _Group:
     """The counts of one view × attribute × group, as vectors over states (rule 3)."""
 
-    def __init__(self) -> None:
+    def __init__(self, gkey: GKey) -> None:
+        self.gkey = gkey
+        self.parts = str(gkey[2]).split(INTERSECTION_JOIN)  # of an intersection's group: one per attribute
         self.values: dict[Qid, float] = {}
         self.cells: set[Qid] = set()         # quantities printed in some row
         self.hidden: set[Qid] = set()        # withheld cells
         self.primary: set[Qid] = set()       # below k (cells and implicit complements)
         self.keep: set[Qid] = set()          # counts of the policy's metrics: withheld last
-        self.vectors: dict[Qid, tuple[Hashable, np.ndarray]] = {}  # qid -> (family, vector); S is in all
+        self.vectors: dict[Qid, tuple[Hashable, Vector]] = {}  # qid -> (family, vector); S is in all
+        self._families: dict[Hashable, int] = {}  # family -> length of its vectors
         self._known: dict[Qid, bool] = {}
 
-    def add(self, qid: Qid, value: float, family: Hashable | None, vector: np.ndarray | None, *,
-            cell: bool) -> None:
+    def add(self, qid: Qid, value: float, family: Hashable | None, vector: Vector | None, *, cell: bool) -> None:
         self.values.setdefault(qid, value)
         if cell:
             self.cells.add(qid)
         if family is not None and qid != "S":
             self.vectors[qid] = (family, vector)  # type: ignore[assignment]
+            self._families[family] = len(vector)  # type: ignore[arg-type]
 
-    def families(self) -> dict[Hashable, int]:
-        return {fam: len(vec) for fam, vec in self.vectors.values()}
-
-    def vector(self, qid: Qid, family: Hashable) -> np.ndarray | None:
+    def vector(self, qid: Qid, family: Hashable) -> Vector | None:
         if qid == "S":
-            return np.ones(self.families()[family])
+            return (1.0,) * self._families[family]
         fam, vec = self.vectors.get(qid, (None, None))
         return vec if fam == family else None
 
-    def published(self, family: Hashable) -> list[Qid]:
-        return [q for q in self.cells - self.hidden if self.vector(q, family) is not None]
+    def published(self, family: Hashable) -> dict[Qid, Vector]:
+        """The published counts of ``family`` with their vectors."""
+        return {q: v for q in self.cells - self.hidden if (v := self.vector(q, family)) is not None}
 
     def known(self, qid: Qid) -> bool:
         """Whether a reader can compute ``qid`` from the published counts of this group."""
         if qid not in self._known:
             self._known[qid] = (qid in self.cells and qid not in self.hidden) or any(
-                _in_span([self.vector(p, fam) for p in self.published(fam)], self.vector(qid, fam))
-                for fam in self._families_of(qid))
+                _in_span(self.published(fam).values(), self.vector(qid, fam)) for fam in self._families_of(qid))
         return self._known[qid]
 
     def hide(self, qid: Qid) -> None:
@@ -293,7 +345,7 @@ class _Group:
 
     def _families_of(self, qid: Qid) -> list[Hashable]:
         if qid == "S":
-            return list(self.families())
+            return list(self._families)
         return [self.vectors[qid][0]] if qid in self.vectors else []
 
     def make_unknown(self, qid: Qid) -> bool:
@@ -306,89 +358,154 @@ class _Group:
             target = self.vector(qid, fam)
             while True:
                 published = self.published(fam)
-                if not _in_span([self.vector(p, fam) for p in published], target):
+                if not _in_span(published.values(), target):
                     break
                 order = sorted(published, key=lambda p: (p == "S", p in self.keep, self.values[p], repr(p)))
                 breaker = next((p for p in order if not _in_span(
-                    [self.vector(o, fam) for o in published if o != p], target)), order[0])
+                    [v for o, v in published.items() if o != p], target)), order[0])
                 self.hide(breaker)
                 changed = True
         return changed
 
 
-def _in_span(vectors: list[np.ndarray | None], target: np.ndarray | None) -> bool:
-    vectors = [v for v in vectors if v is not None]
-    if target is None or not vectors:
+def _in_span(vectors: Iterable[Vector | None], target: Vector | None) -> bool:
+    """Whether ``target`` is a linear combination of ``vectors`` (None entries are ignored)."""
+    basis = frozenset(vectors) - {None}
+    if target is None or not basis:
         return False
-    matrix = np.vstack(vectors)
+    return _spans(basis, target)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=4096)
+def _spans(basis: frozenset[Vector], target: Vector) -> bool:
+    """:func:`_in_span` on hashable vectors; cached, as the groups of a table repeat the same few patterns."""
+    matrix = np.array(sorted(basis))
     return int(np.linalg.matrix_rank(np.vstack([matrix, target]))) == int(np.linalg.matrix_rank(matrix))
 
 
-@dataclass
+@dataclass(frozen=True)
+class _RateCounts:
+    """The counts a rate row of one metric shows, as ids and vectors over its family's states, with the
+    complement ``denominator - numerator`` (rule 2) when that is a count of people too."""
+
+    family: Hashable
+    numerator: Qid
+    denominator: Qid
+    numerator_vector: Vector
+    denominator_vector: Vector
+    complement: Qid | None
+    complement_vector: Vector | None
+
+    @functools.cached_property
+    def columns(self) -> dict[str, Qid]:
+        """The rows' :attr:`_RowCells.columns`: one dict shared by all of them (read only)."""
+        return {"numerator": self.numerator, "denominator": self.denominator, "n": self.denominator}
+
+
+@dataclass(slots=True)
 class _RowCells:
     """Which quantity each count column of one row shows, and its complement (rule 2)."""
 
-    gkey: GKey
+    group: _Group
     metric: str
     columns: dict[str, Qid]
     complement: Qid | None = None
     family: Hashable | None = None
 
 
-class _GroupModel:
-    """Rules 1-4 on a groups-like frame; ``scope`` columns identify a view (with the threshold in sweeps)."""
+Count = tuple[_Group, Qid]  # one count of one group
 
-    def __init__(self, frame: pd.DataFrame, scope: list[str], k: int, live: list[int], tiers: list[str],
-                 keep: set[str]) -> None:
-        self.frame, self.scope, self.k = frame, scope, k
+
+@dataclass(frozen=True, eq=False, slots=True)
+class _Sum:
+    """An additive set of rule 4: ``counts`` (whose values are ``values``) add up to ``total`` (None: the
+    population total); ``groups`` are every group involved. When ``population`` is set, the population total
+    is that (scope, qid), and the sum applies only while a reader knows it; otherwise it always applies."""
+
+    counts: list[Count]
+    values: list[float]
+    total: Count | None
+    groups: tuple[_Group, ...]
+    population: tuple[tuple, Qid] | None
+    integral: bool
+
+
+class _GroupModel:
+    """Rules 1-4 on a groups-like table (its columns as lists); ``scope`` columns identify a view (with the
+    threshold in sweeps)."""
+
+    def __init__(self, table: Mapping[Hashable, list[Any]], scope: list[str], k: int, live: list[int],
+                 tiers: list[str], keep: set[str]) -> None:
+        self.scope, self.k = scope, k
         self.live = live
         self.tiers = tiers
         self.keep = keep
         self.groups: dict[GKey, _Group] = {}
         self.rows: list[_RowCells] = []
-        self._build()
+        self._bins: dict[frozenset[int], tuple[Qid, Vector]] = {}
+        self._rates: dict[tuple[str, bool], _RateCounts | None] = {}
+        self._build(table)
+        self._sets = self._additive_sets()
+        self._sets_by_family = self._count_sets()
+        self._sum_objects: dict[tuple, _Sum] = {}
+        self._shapes = self._sum_shapes()
+        self._readers, self._stale = self._watch()
+
+    def _watch(self) -> tuple[dict[_Group, list[Hashable]], set[Hashable]]:
+        """The checks of rules 3 and 4 (a group, a sum) that read each group, and those that must run: all of
+        them at first. A check depends only on the state of its groups; one that changed nothing is skipped
+        until one of them changes."""
+        readers: dict[_Group, list[Hashable]] = {group: [group] for group in self.groups.values()}
+        for shape in dict.fromkeys(self._shapes):
+            for group in shape.groups:
+                readers[group].append(shape)
+        return readers, {*self.groups.values(), *self._shapes}
 
     # -- building
-    def _bin(self, states: Iterable[int]) -> tuple[Qid, np.ndarray]:
-        projected = frozenset(states) & frozenset(self.live)
-        if projected == frozenset(self.live):
-            return "S", np.ones(len(self.live))
-        return ("bin", projected), np.array([1.0 if s in projected else 0.0 for s in self.live])
+    def _bin(self, states: Iterable[int]) -> tuple[Qid, Vector]:
+        """The id and vector of the count of ``states``."""
+        key = frozenset(states)
+        if key not in self._bins:
+            projected = key & frozenset(self.live)
+            if projected == frozenset(self.live):
+                self._bins[key] = "S", (1.0,) * len(self.live)
+            else:
+                self._bins[key] = ("bin", projected), tuple(1.0 if s in projected else 0.0 for s in self.live)
+        return self._bins[key]
 
-    def _tier(self, names: Iterable[str]) -> tuple[Qid, np.ndarray]:
+    def _tier(self, names: Iterable[str]) -> tuple[Qid, Vector]:
         chosen = frozenset(names)
         if chosen >= frozenset(self.tiers):
-            return "S", np.ones(len(self.tiers))
-        return ("tier", chosen), np.array([1.0 if t in chosen else 0.0 for t in self.tiers])
+            return "S", (1.0,) * len(self.tiers)
+        return ("tier", chosen), tuple(1.0 if t in chosen else 0.0 for t in self.tiers)
 
-    def _build(self) -> None:
+    def _build(self, table: Mapping[Hashable, list[Any]]) -> None:
+        distinct: dict[GKey, GKey] = {}  # one tuple per group, not per row: fewer objects for the garbage collector
+        gkeys = [distinct.setdefault(g, g) for g in zip(zip(*(table[c] for c in self.scope)), table["attribute"],
+                                                          table["group"])]
+        metrics = table["metric"]
+        ns, nums, dens = ([_num(v) for v in table[c]] for c in ("n", "numerator", "denominator"))
         sizes: dict[GKey, float] = {}
-        records = self.frame.to_dict(orient="records")
-        for r in records:
-            g = self._gkey(r)
-            if r["metric"] == "count" and _num(r["n"]) is not None:
-                sizes[g] = float(r["n"])
-        for r in records:
-            g = self._gkey(r)
-            if g not in sizes and r["metric"] not in ("share",) and _num(r["n"]) is not None:
-                sizes[g] = max(sizes.get(g, 0.0), float(r["n"]))
-        for r in records:
-            g = self._gkey(r)
-            group = self.groups.setdefault(g, _Group())
+        for g, metric, n in zip(gkeys, metrics, ns):
+            if metric == "count" and n is not None:
+                sizes[g] = n
+        for g, metric, n in zip(gkeys, metrics, ns):
+            if g not in sizes and metric not in ("share",) and n is not None:
+                sizes[g] = max(sizes.get(g, 0.0), n)
+        for g, metric, n, num, den in zip(gkeys, metrics, ns, nums, dens):
+            if g not in self.groups:
+                self.groups[g] = _Group(g)
+            group = self.groups[g]
             if g in sizes:
                 group.add("S", sizes[g], None, None, cell=False)
-            row = self._row(r, g, group, sizes.get(g))
+            row = self._row(str(metric), n, num, den, group, sizes.get(g))
             if row.metric in self.keep:
                 group.keep.update(q for q in row.columns.values() if q != "S")
             self.rows.append(row)
 
-    def _gkey(self, r: dict[str, Any]) -> GKey:
-        return (tuple(r[c] for c in self.scope), r["attribute"], r["group"])
-
-    def _row(self, r: dict[str, Any], g: GKey, group: _Group, size: float | None) -> _RowCells:
-        metric = str(r["metric"])
-        n, num, den = _num(r["n"]), _num(r["numerator"]), _num(r["denominator"])
-        row = _RowCells(g, metric, {})
+    def _row(self, metric: str, n: float | None, num: float | None, den: float | None, group: _Group,
+             size: float | None) -> _RowCells:
+        row = _RowCells(group, metric, {})
         if metric == "count":
             row.columns = {"n": "S", "numerator": "S", "value": "S"}
             group.cells.add("S")
@@ -398,19 +515,17 @@ class _GroupModel:
             group.cells.add("S")
             group.add("TOTAL", n if n is not None else 0.0, None, None, cell=True)
             return row
-        family, nq, dq, nv, dv = self._proportion(metric, size, den)
-        if family is not None and num is not None and den is not None:
-            group.add(nq, num, family, nv, cell=True)
-            group.add(dq, den, family, dv, cell=True)
-            if dq == "S":
+        rate = self._rate_counts(metric, size is not None and den == size)
+        if rate is not None and num is not None and den is not None:
+            group.add(rate.numerator, num, rate.family, rate.numerator_vector, cell=True)
+            group.add(rate.denominator, den, rate.family, rate.denominator_vector, cell=True)
+            if rate.denominator == "S":
                 group.cells.add("S")
-            row.columns = {"numerator": nq, "denominator": dq, "n": dq}
-            row.family = family
-            cvec = (np.ones(len(nv)) if dq == "S" else dv) - nv
-            if cvec.any() and cvec.min() >= 0:
-                cq = self._complement_qid(family, metric, cvec)
-                group.add(cq, den - num, family, cvec, cell=False)
-                row.complement = cq
+            row.columns = rate.columns
+            row.family = rate.family
+            if rate.complement is not None:
+                group.add(rate.complement, den - num, rate.family, rate.complement_vector, cell=False)
+                row.complement = rate.complement
             return row
         # mean, median, quantiles, derived and score metrics: n is the group's size in this view
         if n is not None:
@@ -425,8 +540,23 @@ class _GroupModel:
                 row.columns = {"n": qid}
         return row
 
-    def _proportion(self, metric: str, size: float | None, den: float | None
-                    ) -> tuple[Hashable | None, Qid, Qid, np.ndarray, np.ndarray]:
+    def _rate_counts(self, metric: str, over_group: bool) -> _RateCounts | None:
+        """What a row of ``metric`` counts (None: not a rate of counts); ``over_group`` when its denominator
+        is the group's size. The same for every row of the metric, so worked out once."""
+        key = (metric, over_group)
+        if key not in self._rates:
+            shape = self._proportion(metric, over_group)
+            if shape is None:
+                self._rates[key] = None
+            else:
+                family, nq, dq, nv, dv = shape
+                cvec = tuple(d - n for d, n in zip((1.0,) * len(nv) if dq == "S" else dv, nv))
+                complement = self._complement_qid(family, metric, cvec) if any(cvec) and min(cvec) >= 0 else None
+                self._rates[key] = _RateCounts(family, nq, dq, nv, dv, complement,
+                                               cvec if complement is not None else None)
+        return self._rates[key]
+
+    def _proportion(self, metric: str, over_group: bool) -> tuple[Hashable, Qid, Qid, Vector, Vector] | None:
         definition = METRICS.get(metric)
         if definition is not None and definition.kind is Kind.PROPORTION:
             nq, nv = self._bin(definition.numerator)
@@ -436,17 +566,17 @@ class _GroupModel:
         if family_name in ("tier_rate", "tier_at_least") and tier in self.tiers:
             names = [tier] if family_name == "tier_rate" else self.tiers[self.tiers.index(tier):]
             nq, nv = self._tier(names)
-            return "tier", nq, "S", nv, np.ones(len(self.tiers))
+            return "tier", nq, "S", nv, (1.0,) * len(self.tiers)
         if metric.startswith(("mean:", "median:")) or metric in _SCORE_METRICS or metric in _DERIVED_BINARY \
                 or metric.split(":", 1)[0][:1] == "q" and ":" in metric:
-            return None, "", "", np.zeros(0), np.zeros(0)
+            return None
         family = ("gen", metric)
-        nv = np.array([1.0, 0.0, 0.0])
-        if size is not None and den == size:
-            return family, ("gen", metric, "N"), "S", nv, np.ones(3)
-        return family, ("gen", metric, "N"), ("gen", metric, "D"), nv, np.array([1.0, 1.0, 0.0])
+        nv = (1.0, 0.0, 0.0)
+        if over_group:
+            return family, ("gen", metric, "N"), "S", nv, (1.0, 1.0, 1.0)
+        return family, ("gen", metric, "N"), ("gen", metric, "D"), nv, (1.0, 1.0, 0.0)
 
-    def _complement_qid(self, family: Hashable, metric: str, cvec: np.ndarray) -> Qid:
+    def _complement_qid(self, family: Hashable, metric: str, cvec: Vector) -> Qid:
         """The id of ``denominator - numerator``: the same id as a printed count of the same states."""
         if family == "bin":
             return ("bin", frozenset(s for s, x in zip(self.live, cvec) if x))
@@ -471,46 +601,61 @@ class _GroupModel:
         for _ in range(200):  # rules 3 and 4 until nothing changes
             changed = False
             for group in self.groups.values():
-                for qid in sorted(group.primary, key=repr):
-                    if qid != "TOTAL" and group.known(qid):
-                        changed |= group.make_unknown(qid)
-            for members, total in self._sums():
-                changed |= self._protect_sum(members, total)
+                changed |= self._settle(group, self._protect_group)
+            for shape in self._sums():
+                changed |= self._settle(shape, self._protect_sum)
             if not changed:
                 return
 
-    def _total_known(self, scope: tuple, qid: Qid, by_set: dict[tuple, list[tuple[GKey, Qid]]]) -> bool:
+    def _settle(self, check: Any, protect: Callable[[Any], _Group | None]) -> bool:
+        """``protect(check)`` (which returns the group it changed, if any), unless the groups of ``check`` are
+        unchanged since it last changed nothing; whether something changed."""
+        if check not in self._stale:
+            return False
+        changed = protect(check)
+        if changed is None:
+            self._stale.discard(check)
+            return False
+        self._stale.update(self._readers[changed])
+        return True
+
+    @staticmethod
+    def _protect_group(group: _Group) -> _Group | None:
+        """Rule 3 on one group: withhold what makes one of its withheld counts computable."""
+        changed = False
+        for qid in sorted(group.primary, key=repr):
+            if qid != "TOTAL" and group.known(qid):
+                changed |= group.make_unknown(qid)
+        return group if changed else None
+
+    def _total_known(self, scope: tuple, qid: Qid, complete: dict[tuple, set[Qid]]) -> bool:
         """Whether the population total of ``qid`` in a view is published or computable: group sizes (the
         ``share`` denominator), each tier's count and the flagged and positive totals (the label counts and
         the thresholds table) are; so is any count whose groups are all known in some attribute, and any
-        linear combination of those."""
+        linear combination of those. ``complete`` caches those counts by (scope, family) for one state."""
         if qid in ("S", "TOTAL"):
             return True
         family = qid[0] if isinstance(qid, tuple) else None
         if family == "tier":
             return True
-        known: list[np.ndarray] = []
-        if family == "bin":
-            known = [np.ones(len(self.live))] + [self._bin(states)[1] for states in (_ACTED, _POSITIVES)]
-        for (set_scope, _, _, _), members in by_set.items():
-            if set_scope != scope or not members or members[0][1] == "S":
-                continue
-            member = members[0][1]
-            if not isinstance(member, tuple) or member[0] != family:
-                continue
-            if family != "bin" and member != qid:
-                continue
-            if all(self.groups[g].known(q) for g, q in members):
-                if member == qid:
-                    return True
-                known.append(self._bin(member[1])[1])
-        return family == "bin" and _in_span(known, self._bin(qid[1])[1])  # type: ignore[index]
+        key = (scope, family)
+        if key not in complete:
+            complete[key] = {counts[0][1] for counts in self._sets_by_family.get(key, [])
+                             if all(group.known(q) for group, q in counts)}
+        if qid in complete[key]:
+            return True
+        if family != "bin":
+            return False
+        known = [(1.0,) * len(self.live)] + [self._bin(states)[1] for states in (_ACTED, _POSITIVES)]
+        known += [self._bin(member[1])[1] for member in complete[key]]  # type: ignore[index]
+        return _in_span(known, self._bin(qid[1])[1])  # type: ignore[index]
 
-    def _sums(self) -> list[tuple[list[tuple[GKey, Qid]], tuple[GKey, Qid] | None]]:
-        """Every additive set of rule 4: members and the marginal total (None: the population total)."""
-        by_set: dict[tuple, list[tuple[GKey, Qid]]] = {}
+    def _additive_sets(self) -> dict[tuple, list[Count]]:
+        """The counts of every (scope, attribute, metric, role) across groups; fixed by the table's shape."""
+        by_set: dict[tuple, dict[Count, None]] = {}  # an ordered set of counts per key
+        distinct: dict[Count, Count] = {}  # one tuple per count, not per row: fewer objects for the collector
         for row in self.rows:
-            (scope, attribute, group) = row.gkey
+            (scope, attribute, _) = row.group.gkey
             roles = {"S": "S"} if "n" in row.columns and row.columns.get("n") == "S" else {}
             for role, column in (("N", "numerator"), ("D", "denominator")):
                 if column in row.columns and row.columns[column] not in ("S", "TOTAL"):
@@ -519,35 +664,67 @@ class _GroupModel:
                 roles["C"] = row.complement
             for role, qid in roles.items():
                 key = (scope, attribute, "" if role == "S" else row.metric, role)
-                entry = (row.gkey, qid)
-                bucket = by_set.setdefault(key, [])
-                if entry not in bucket:
-                    bucket.append(entry)
-        sums: list[tuple[list[tuple[GKey, Qid]], tuple[GKey, Qid] | None]] = []
-        totals: dict[tuple, bool] = {}
-        for (scope, attribute, metric, role), members in by_set.items():
-            qids = {q for _, q in members}
+                count = (row.group, qid)
+                by_set.setdefault(key, {})[distinct.setdefault(count, count)] = None
+        return {key: list(counts) for key, counts in by_set.items()}
+
+    def _count_sets(self) -> dict[tuple[tuple, Hashable], list[list[Count]]]:
+        """The distinct count lists of the additive sets (several metrics share a count) by scope and the
+        family of their first count (S and TOTAL left out), for :meth:`_total_known`."""
+        by_family: dict[tuple[tuple, Hashable], dict[tuple[Count, ...], list[Count]]] = {}
+        for (scope, _, _, _), counts in self._sets.items():
+            if counts and isinstance(counts[0][1], tuple):
+                by_family.setdefault((scope, counts[0][1][0]), {}).setdefault(tuple(counts), counts)
+        return {key: list(sets.values()) for key, sets in by_family.items()}
+
+    def _sum_shapes(self) -> list[_Sum]:
+        """Every additive set of rule 4, whether or not a reader knows its total now."""
+        shapes: list[_Sum] = []
+        for (scope, attribute, metric, role), counts in self._sets.items():
+            qids = {q for _, q in counts}
             if len(qids) == 1:
-                key = (scope, next(iter(qids)))
-                if key not in totals:
-                    totals[key] = self._total_known(scope, key[1], by_set)
-                if totals[key]:
-                    sums.append((members, None))
+                shapes.append(self._sum(counts, None, (scope, next(iter(qids)))))
             else:  # the same column means different states in different groups: be safe
-                sums.append((members, None))
+                shapes.append(self._sum(counts, None))
             parts = str(attribute).split(INTERSECTION_JOIN)
             if len(parts) < 2:
                 continue
             for i, part in enumerate(parts):
-                marginal = by_set.get((scope, part, metric, role), [])
-                for mkey, mqid in marginal:
-                    cells = [(g, q) for g, q in members if str(g[2]).split(INTERSECTION_JOIN)[i] == mkey[2]]
-                    if cells:
-                        sums.append((cells, (mkey, mqid)))
+                marginal = self._sets.get((scope, part, metric, role), [])
+                if not marginal:
+                    continue
+                by_part: dict[Any, list[Count]] = {}
+                for count in counts:
+                    by_part.setdefault(count[0].parts[i], []).append(count)
+                for total in marginal:
+                    if total[0].gkey[2] in by_part:
+                        shapes.append(self._sum(by_part[total[0].gkey[2]], total))
+        return shapes
+
+    def _sum(self, counts: list[Count], total: Count | None, population: tuple[tuple, Qid] | None = None) -> _Sum:
+        """The sum of these counts; one object for equal sums (several metrics share a count), so that a sum
+        found safe is not checked again in the same state."""
+        key = (tuple(counts), total, population)
+        if key not in self._sum_objects:
+            values = [group.values[q] for group, q in counts]
+            groups = dict.fromkeys([group for group, _ in counts] + ([total[0]] if total is not None else []))
+            self._sum_objects[key] = _Sum(counts, values, total, tuple(groups), population, _integral(values))
+        return self._sum_objects[key]
+
+    def _sums(self) -> list[_Sum]:
+        """The additive sets of rule 4 that apply now (a population total must be known to a reader)."""
+        totals: dict[tuple[tuple, Qid], bool] = {}
+        complete: dict[tuple, set[Qid]] = {}
+        sums = []
+        for shape in self._shapes:
+            key = shape.population
+            if key is not None and key not in totals:
+                totals[key] = self._total_known(*key, complete)
+            if key is None or totals[key]:
+                sums.append(shape)
         return sums
 
-    def _bounds(self, gkey: GKey, qid: Qid, integral: bool) -> tuple[float, float]:
-        group = self.groups[gkey]
+    def _bounds(self, group: _Group, qid: Qid, integral: bool) -> tuple[float, float]:
         value = group.values[qid]
         if value < self.k:
             return 0.0, float(self.k - 1) if integral else float(self.k)
@@ -555,37 +732,39 @@ class _GroupModel:
             return float(self.k), math.inf
         return 0.0, math.inf
 
-    def _protect_sum(self, members: list[tuple[GKey, Qid]], total: tuple[GKey, Qid] | None) -> bool:
-        values = [self.groups[g].values[q] for g, q in members]
-        integral = _integral(values)
-        known = [self.groups[g].known(q) for g, q in members]
-        unknown = [(g, q) for (g, q), kn in zip(members, known) if not kn]
-        if not unknown and (total is None or self.groups[total[0]].known(total[1])):
-            return False
+    def _protect_sum(self, shape: _Sum) -> _Group | None:
+        """Rule 4 on one sum: while a withheld count is pinned, withhold the next-smallest published one."""
+        counts, values, total, integral = shape.counts, shape.values, shape.total, shape.integral
+        known = [group.known(q) for group, q in counts]
+        unknown = [count for count, kn in zip(counts, known) if not kn]
+        total_known = total is None or total[0].known(total[1])
+        if not unknown and total_known:
+            return None
         known_sum = sum(v for v, kn in zip(values, known) if kn)
-        bounds = [self._bounds(g, q, integral) for g, q in unknown]
-        exact = sum(values) if total is None else self.groups[total[0]].values[total[1]]
-        if total is None or self.groups[total[0]].known(total[1]):
+        bounds = [self._bounds(group, q, integral) for group, q in unknown]
+        exact = sum(values) if total is None else total[0].values[total[1]]
+        if total_known:
             t_bounds: tuple[float, float] = (exact, exact)
             total_pinned = False
         else:
-            t_bounds = self._bounds(total[0], total[1], integral)
+            t_bounds = self._bounds(total[0], total[1], integral)  # type: ignore[index]
             total_pinned = _total_pinned(known_sum, bounds, t_bounds)
         pinned = _pinned(known_sum, bounds, t_bounds)
         if not pinned and not total_pinned:
-            return False
-        candidates = sorted(((v, repr(m)), m) for m, v, kn in zip(members, values, known) if kn)
-        if candidates:
-            g, q = candidates[0][1]
-            return self.groups[g].make_unknown(q)
-        if total is not None and self.groups[total[0]].known(total[1]):
-            return self.groups[total[0]].make_unknown(total[1])
-        return False
+            return None
+        candidates = [(v, repr((group.gkey, q)), group, q) for (group, q), v, kn in zip(counts, values, known) if kn]
+        if candidates:  # the next-smallest published count
+            _, _, group, q = min(candidates, key=lambda c: c[:2])
+        elif total is not None and total_known:
+            group, q = total
+        else:
+            return None
+        return group if group.make_unknown(q) else None
 
     # -- results
     def row_state(self, row: _RowCells) -> tuple[bool, bool, dict[str, str]]:
         """(withheld, primary, labels for the count columns) of one row."""
-        group = self.groups[row.gkey]
+        group = row.group
         labels = {c: _label(group.values[q], self.k) for c, q in row.columns.items() if q in group.hidden}
         qids = set(row.columns.values()) | ({row.complement} if row.complement is not None else set())
         withheld = bool(labels) or (row.complement is not None and row.complement in group.primary
@@ -614,54 +793,83 @@ class _GroupIndex:
     """What the public groups table decided, for the tables that repeat its numbers."""
 
     rows: dict[tuple, tuple[bool, bool, Any]] = field(default_factory=dict)  # (scope.., a, g, metric) -> state
-    model: _GroupModel | None = None
+    models: dict[tuple, _GroupModel] = field(default_factory=dict)  # scope -> the model of that view, if kept
     counts: dict[str, int] = field(default_factory=lambda: {"primary": 0, "secondary": 0})
+
+    def hidden_states(self, gkey: GKey, states: Iterable[int]) -> bool | None:
+        """Whether the count of ``states`` in a group is withheld (None when the group is not in the table)."""
+        model = self.models.get(gkey[0])
+        return None if model is None else model.hidden_states(gkey, states)
+
+    def in_every_view(self, attribute: Any, group: Any) -> list[_Group]:
+        """The group of ``attribute`` in every view (and cut-off) of the table."""
+        if _missing(group):
+            return []
+        found = (model.groups.get((scope, attribute, group)) for scope, model in self.models.items())
+        return [g for g in found if g is not None]
+
+
+_MODEL_COLUMNS = ["attribute", "group", "metric", "n", "numerator", "denominator"]
+
+
+def _views(table: Mapping[Hashable, list[Any]], scope: list[str]) -> dict[tuple, list[int]]:
+    """The row positions of each view (the values of the ``scope`` columns), in order of appearance."""
+    views: dict[tuple, list[int]] = {}
+    for i, view in enumerate(zip(*(table[c] for c in scope))):
+        views.setdefault(view, []).append(i)
+    return views
 
 
 def _suppress_groups(frame: pd.DataFrame, scope: list[str], k: int, result: AuditResult,
-                     score_withheld: set[tuple[str, str]]) -> tuple[pd.DataFrame, _GroupIndex]:
+                     score_withheld: set[tuple[str, str]], *, keep_models: bool = True
+                     ) -> tuple[pd.DataFrame, _GroupIndex]:
+    """Rules 1-5 on a groups-like table. Each view (and cut-off) is a model of its own, as no sum spans two;
+    ``keep_models`` keeps them in the index for the tables that look up their groups."""
     tiers = list(result.spec.tiers.values) if result.spec.tiers is not None else []
     keep = {"selection_rate", "base_rate", *(rule.metric for rule in result.spec.policy)}
-    model = _GroupModel(frame, scope, k, _live_states(result), tiers, keep)
-    model.run()
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    for column in ("n", "numerator", "denominator", "value"):
-        if column in out.columns:
-            out[column] = out[column].astype(object)
-    index = _GroupIndex(model=model)
-    count_columns = [c for c in ("n", "numerator", "denominator") if c in out.columns]
-    for position, (label, row) in enumerate(zip(out.index, model.rows)):
+    live = _live_states(result)
+    cells = _Cells(frame)
+    index = _GroupIndex()
+    for view, positions in _views(cells.original, scope).items():
+        table = {c: [cells.original[c][i] for i in positions] for c in [*scope, *_MODEL_COLUMNS]}
+        model = _GroupModel(table, scope, k, live, tiers, keep)
+        model.run()
+        _publish_rows(cells, positions, model, k, score_withheld, index)
+        if keep_models:
+            index.models[view] = model
+    for column in ("n", "numerator", "denominator"):
+        for shown in cells.columns.get(column, []):
+            if isinstance(shown, str):
+                index.counts["primary" if shown.startswith("<") else "secondary"] += 1
+    return cells.frame(), index
+
+
+def _publish_rows(cells: _Cells, positions: list[int], model: _GroupModel, k: int,
+                  score_withheld: set[tuple[str, str]], index: _GroupIndex) -> None:
+    """The public cells of the rows at ``positions`` (those of ``model``), and their state in ``index``."""
+    count_columns = [c for c in ("n", "numerator", "denominator") if c in cells.columns]
+    for i, row in zip(positions, model.rows):
         withheld, primary, labels = model.row_state(row)
-        scope_values, attribute, group = row.gkey
+        scope_values, attribute, group = row.group.gkey
         if row.metric in _SCORE_METRICS and (attribute, group) in score_withheld:
             withheld, primary = True, True
         for column in count_columns:
-            out.at[label, column] = labels.get(column, _public_count(out.at[label, column]))
+            cells[i, column] = labels[column] if column in labels else _public_count(cells[i, column])
         if row.metric == "count":
-            out.at[label, "value"] = labels.get("value", _public_count(out.at[label, "value"]))
+            cells[i, "value"] = labels.get("value", _public_count(cells[i, "value"]))
         if withheld:
             if row.metric != "count":
-                out.at[label, "value"] = None
-            out.at[label, "ci_low"], out.at[label, "ci_high"] = np.nan, np.nan
+                cells[i, "value"] = None
+            cells[i, "ci_low"], cells[i, "ci_high"] = np.nan, np.nan
             if row.metric.startswith("mean:"):  # a sum of amounts: with the mean it gives n back
-                out.at[label, "numerator"] = None
-            out.at[label, "status"] = "withheld"
-            out.at[label, "reason"] = _reason(k, primary)
-        index.rows[(*scope_values, attribute, group, row.metric)] = (withheld, primary, out.at[label, "n"])
-        for column in count_columns:
-            if isinstance(out.at[label, column], str):
-                index.counts["primary" if out.at[label, column].startswith("<") else "secondary"] += 1
-    return out, index
+                cells[i, "numerator"] = None
+            cells[i, "status"] = "withheld"
+            cells[i, "reason"] = _reason(k, primary)
+        index.rows[(*scope_values, attribute, group, row.metric)] = (withheld, primary, cells[i, "n"])
 
 
 # ----------------------------------------------------------------------------------------------------------
 # tables that repeat the groups' numbers
-
-
-def _withhold(out: pd.DataFrame, label: Any, columns: Iterable[str]) -> None:
-    for column in columns:
-        if column in out.columns:
-            out.at[label, column] = None
 
 
 def _count_cell(value: Any, k: int, linked: Any = None) -> tuple[Any, bool]:
@@ -675,38 +883,30 @@ def _count_cell(value: Any, k: int, linked: Any = None) -> tuple[Any, bool]:
 
 
 def _suppress_comparisons(frame: pd.DataFrame, scope: list[str], k: int, index: _GroupIndex) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    for column in ("n", "reference_n"):
-        if column in out.columns:
-            out[column] = out[column].astype(object)
-    for column in ("four_fifths_flag", "disadvantaged"):
-        if column in out.columns:
-            out[column] = out[column].astype(object)
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    cells = _Cells(frame)
+    for i, r in enumerate(cells.rows([*scope, "attribute", "group", "reference", "metric", "n", "reference_n"])):
         key = tuple(r[c] for c in scope)
         mine = index.rows.get((*key, r["attribute"], r["group"], r["metric"]))
         ref = index.rows.get((*key, r["attribute"], r["reference"], r["metric"]))
         n, n_out = _count_cell(r["n"], k, mine[2] if mine else None)
         ref_n, ref_out = _count_cell(r["reference_n"], k, ref[2] if ref else None)
-        out.at[label, "n"], out.at[label, "reference_n"] = n, ref_n
+        cells[i, "n"], cells[i, "reference_n"] = n, ref_n
         withheld = n_out or ref_out or bool(mine and mine[0]) or bool(ref and ref[0])
         if withheld:
             primary = any(isinstance(x, str) and x.startswith("<") for x in (n, ref_n)) or \
                 bool(mine and mine[0] and mine[1]) or bool(ref and ref[0] and ref[1])
-            _withhold(out, label, _COMPARISON_NUMBERS)
-            out.at[label, "status"] = "withheld"
-            out.at[label, "reason"] = _reason(k, primary)
-    return out
+            cells.withhold(i, _COMPARISON_NUMBERS)
+            cells[i, "status"] = "withheld"
+            cells[i, "reason"] = _reason(k, primary)
+    return cells.frame()
 
 
 def _suppress_verdicts(frame: pd.DataFrame, comparisons: pd.DataFrame, k: int) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    for column in ("n", "reference_n", "disadvantaged"):
-        if column in out.columns:
-            out[column] = out[column].astype(object)
+    cells = _Cells(frame)
     lookup = {(r["view"], r["metric"], r["attribute"], r["group"], r["reference"]): r
-              for r in comparisons.to_dict(orient="records")}
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+              for r in _Cells(comparisons).rows(["view", "metric", "attribute", "group", "reference", "n",
+                                                 "reference_n", "status", "reason"])}
+    for i, r in enumerate(cells.rows()):
         c = lookup.get((r["view"], r["metric"], r["attribute"], r["group"], r["reference"]))
         if c is not None:
             n, ref_n, withheld = c["n"], c["reference_n"], c["status"] == "withheld"
@@ -715,133 +915,125 @@ def _suppress_verdicts(frame: pd.DataFrame, comparisons: pd.DataFrame, k: int) -
             n, n_out = _count_cell(r["n"], k)
             ref_n, ref_out = _count_cell(r["reference_n"], k)
             withheld = primary = n_out or ref_out
-        out.at[label, "n"], out.at[label, "reference_n"] = n, ref_n
+        cells[i, "n"], cells[i, "reference_n"] = n, ref_n
         if withheld:
-            _withhold(out, label, ("estimate", "ci_low", "ci_high", "p_adjusted", "disadvantaged"))
-            out.at[label, "reason"] = _reason(k, primary) + "; the verdict stands"
-    return out
+            cells.withhold(i, ("estimate", "ci_low", "ci_high", "p_adjusted", "disadvantaged"))
+            cells[i, "reason"] = _reason(k, primary) + "; the verdict stands"
+    return cells.frame()
 
 
 def _suppress_spread(frame: pd.DataFrame, k: int, index: _GroupIndex) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    for column in ("min_group", "max_group"):
-        out[column] = out[column].astype(object)
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    cells = _Cells(frame)
+    for i, r in enumerate(cells.rows()):
         hidden = [index.rows.get((r["view"], r["attribute"], r[g], r["metric"]), (False,))[0]
                   for g in ("min_group", "max_group")]
         if any(hidden):
-            _withhold(out, label, ("min_group", "min", "max_group", "max", "min_max_ratio", "max_difference"))
-    return out
+            cells.withhold(i, ("min_group", "min", "max_group", "max", "min_max_ratio", "max_difference"))
+    return cells.frame()
 
 
 def _hidden_any_view(index: _GroupIndex, attribute: str, group: str, states: Iterable[int]) -> bool:
-    model = index.model
-    if model is None:
-        return False
-    return any(model.hidden_states(g, states) for g in model.groups if g[1] == attribute and g[2] == group)
+    return any(index.hidden_states(g.gkey, states) for g in index.in_every_view(attribute, group))
 
 
 def _size_hidden_any_view(index: _GroupIndex, attribute: str, group: Any, *, primary: bool = False) -> bool:
     """Whether the group's size is withheld in some view (below k, with ``primary``)."""
-    model = index.model
-    if model is None or _missing(group):
-        return False
-    return any("S" in (grp.primary if primary else grp.hidden) for g, grp in model.groups.items()
-               if g[1] == attribute and g[2] == group)
-
-
+    return any("S" in (g.primary if primary else g.hidden) for g in index.in_every_view(attribute, group))
 
 
 def _auc_withheld(frame: pd.DataFrame, k: int) -> set[tuple[str, str]]:
     """(attribute, group) pairs whose AUC rests on fewer than k positives or negatives (rule 1)."""
     out = set()
-    for r in frame.to_dict(orient="records"):
+    for r in _Cells(frame).rows():
         if any((v := _num(r.get(c))) is not None and v < k for c in ("positives", "negatives")):
             out.add((r["attribute"], r["group"]))
     return out
 
 
 def _suppress_auc(frame: pd.DataFrame, k: int, index: _GroupIndex) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    out[["positives", "negatives"]] = out[["positives", "negatives"]].astype(object)
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    cells = _Cells(frame)
+    for i, r in enumerate(cells.rows()):
         pos, pos_out = _count_cell(r["positives"], k)
         neg, neg_out = _count_cell(r["negatives"], k)
         if not pos_out and _hidden_any_view(index, r["attribute"], r["group"], _POSITIVES):
             pos, pos_out = WITHHELD, True
         if not neg_out and _hidden_any_view(index, r["attribute"], r["group"], _NEGATIVES):
             neg, neg_out = WITHHELD, True
-        out.at[label, "positives"], out.at[label, "negatives"] = pos, neg
+        cells[i, "positives"], cells[i, "negatives"] = pos, neg
         if pos_out or neg_out:
-            _withhold(out, label, ("auc", "ci_low", "ci_high", "within_bin_share", "error_bound"))
-    return out
+            cells.withhold(i, ("auc", "ci_low", "ci_high", "within_bin_share", "error_bound"))
+    return cells.frame()
 
 
 def _suppress_capacity(frame: pd.DataFrame, k: int, index: _GroupIndex) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
+    cells = _Cells(frame)
     links = {"population": list(_ALL_STATES), "acted_on": _ACTED, "positives": _POSITIVES}
     derived = {"acted_on": ("share_of_acted", "share_of_acted_ci_low", "share_of_acted_ci_high",
                             "representation_ratio"),
                "population": ("share_of_population", "share_of_population_ci_low", "share_of_population_ci_high",
                               "representation_ratio"),
                "positives": ("share_of_positives", "share_of_positives_ci_low", "share_of_positives_ci_high")}
-    for column in links:
-        out[column] = out[column].astype(object)
-    model = index.model
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    for i, r in enumerate(cells.rows()):
         gkey = ((r["view"],), r["attribute"], r["group"])
         for column, states in links.items():
             value, withheld = _count_cell(r[column], k)
-            if not withheld and model is not None and model.hidden_states(gkey, states):
+            if not withheld and index.hidden_states(gkey, states):
                 value, withheld = WITHHELD, True
-            out.at[label, column] = value
+            cells[i, column] = value
             if withheld:
-                _withhold(out, label, derived[column])
-    return _secondary_table(out, frame, k, ["view", "attribute"], list(links), derived)
+                cells.withhold(i, derived[column])
+    _secondary_table(cells, frame, k, ["view", "attribute"], list(links), derived)
+    return cells.frame()
 
 
 def _suppress_calibration(frame: pd.DataFrame, k: int, index: _GroupIndex) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    out["n"] = out["n"].astype(object)
+    cells = _Cells(frame)
     positives = (frame["observed_rate"] * frame["n"]).round()
     hidden_counts = frame.assign(positives=positives, negatives=frame["n"] - positives)
     rate = ("observed_rate", "observed_ci_low", "observed_ci_high")
-    for label, r in zip(out.index, hidden_counts.to_dict(orient="records")):
+    for i, r in enumerate(_Cells(hidden_counts).rows()):
         n, withheld = _count_cell(r["n"], k)
         if not withheld and _size_hidden_any_view(index, r["attribute"], r["group"]):
             n, withheld = WITHHELD, True
-        out.at[label, "n"] = n
+        cells[i, "n"] = n
         if withheld:
-            _withhold(out, label, ("mean_predicted", *rate))
+            cells.withhold(i, ("mean_predicted", *rate))
         elif any((v := _num(r[c])) is not None and v < k for c in ("positives", "negatives")):
-            _withhold(out, label, rate)
-    return _secondary_table(out, frame, k, ["attribute", "group"], ["n"], {"n": ("mean_predicted", *rate)},
-                            also=["attribute", "bin"])
+            cells.withhold(i, rate)
+    _secondary_table(cells, frame, k, ["attribute", "group"], ["n"], {"n": ("mean_predicted", *rate)},
+                     also=["attribute", "bin"])
+    return cells.frame()
 
 
-def _secondary_table(out: pd.DataFrame, frame: pd.DataFrame, k: int, keys: list[str], counts: list[str],
-                     derived: dict[str, tuple[str, ...]], also: list[str] | None = None) -> pd.DataFrame:
+def _secondary_table(cells: _Cells, frame: pd.DataFrame, k: int, keys: list[str], counts: list[str],
+                     derived: dict[str, tuple[str, ...]], also: list[str] | None = None) -> None:
     """Rule 4 inside one table: in each set of rows sharing ``keys`` (and ``also``), no withheld count of
     ``counts`` may be pinned by the set's total; the next-smallest published count is withheld until none is."""
-    if k == 1 or not len(out):
-        return out
+    if k == 1 or not len(frame):
+        return
+    blocks = [block for key_columns in filter(None, (keys, also)) for block in _blocks(frame, key_columns)]
     for _ in range(100):
         changed = False
-        for key_columns in filter(None, (keys, also)):
-            for _, block in frame.groupby(key_columns, sort=False, dropna=False):
-                for column in counts:
-                    changed |= _protect_block(out, block, column, k, derived.get(column, ()))
+        for positions in blocks:
+            for column in counts:
+                changed |= _protect_block(cells, positions, column, k, derived.get(column, ()))
         if not changed:
-            return out
-    return out
+            return
 
 
-def _protect_block(out: pd.DataFrame, block: pd.DataFrame, column: str, k: int, derived: tuple[str, ...]) -> bool:
-    values = [_num(v) for v in block[column]]
+def _blocks(frame: pd.DataFrame, columns: list[str]) -> list[list[int]]:
+    """The row positions of each group of ``frame.groupby(columns, sort=False, dropna=False)``, in its order."""
+    codes = frame.groupby(columns, sort=False, dropna=False).ngroup().to_numpy()
+    order = np.argsort(codes, kind="stable")
+    return [block.tolist() for block in np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)]
+
+
+def _protect_block(cells: _Cells, positions: Sequence[int], column: str, k: int, derived: tuple[str, ...]) -> bool:
+    values = [_num(cells.original[column][i]) for i in positions]
     if any(v is None for v in values):
         return False
     integral = _integral(values)  # type: ignore[arg-type]
-    shown = [out.at[label, column] for label in block.index]
+    shown = [cells[i, column] for i in positions]
     unknown = [i for i, s in enumerate(shown) if isinstance(s, str)]
     if not unknown:
         return False
@@ -854,28 +1046,25 @@ def _protect_block(out: pd.DataFrame, block: pd.DataFrame, column: str, k: int, 
     candidates = sorted((v, i) for i, v in enumerate(values) if i not in unknown)  # type: ignore[type-var]
     if not candidates:
         return False
-    label = block.index[candidates[0][1]]
-    out.at[label, column] = WITHHELD
-    _withhold(out, label, derived)
+    position = positions[candidates[0][1]]
+    cells[position, column] = WITHHELD
+    cells.withhold(position, derived)
     return True
 
 
 def _suppress_thresholds(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    for column in ("acted_on", "population"):
-        out[column] = out[column].astype(object)
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    cells = _Cells(frame)
+    for i, r in enumerate(cells.rows()):
         for column in ("acted_on", "population"):
-            out.at[label, column] = _count_cell(r[column], k)[0]
+            cells[i, column] = _count_cell(r[column], k)[0]
         if isinstance(r.get("note"), str):
-            out.at[label, "note"] = mask_text(r["note"], k)
-    return out
+            cells[i, "note"] = mask_text(r["note"], k)
+    return cells.frame()
 
 
 def _suppress_tests(frame: pd.DataFrame, k: int, index: _GroupIndex) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    out["n"] = out["n"].astype(object)
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    cells = _Cells(frame)
+    for i, r in enumerate(cells.rows()):
         n, withheld = _count_cell(r["n"], k)
         primary = withheld
         if not withheld and any(_size_hidden_any_view(index, r["attribute"], r[c]) for c in ("group", "reference")):
@@ -883,64 +1072,63 @@ def _suppress_tests(frame: pd.DataFrame, k: int, index: _GroupIndex) -> pd.DataF
             n, withheld = WITHHELD, True
             primary = any(_size_hidden_any_view(index, r["attribute"], r[c], primary=True)
                           for c in ("group", "reference"))
-        out.at[label, "n"] = n
+        cells[i, "n"] = n
         if withheld:
-            _withhold(out, label, ("statistic", "p_value", "effect"))
-            out.at[label, "status"] = "withheld"
-            out.at[label, "reason"] = _reason(k, primary)
-    return out
+            cells.withhold(i, ("statistic", "p_value", "effect"))
+            cells[i, "status"] = "withheld"
+            cells[i, "reason"] = _reason(k, primary)
+    return cells.frame()
 
 
 def _suppress_effects(frame: pd.DataFrame, comparisons: pd.DataFrame, k: int) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
+    cells = _Cells(frame)
     withheld = {(r["attribute"], r["group"], r["reference"], r["metric"])
-                for r in comparisons.to_dict(orient="records") if r["status"] == "withheld"}
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+                for r in _Cells(comparisons).rows() if r["status"] == "withheld"}
+    for i, r in enumerate(cells.rows()):
         if (r["attribute"], r["group"], r["reference"], r["metric"]) in withheld:
-            _withhold(out, label, ("recommendation_ratio", "final_ratio", "recommendation_difference",
-                                   "final_difference"))
-            out.at[label, "reason"] = _reason(k, True) + "; the effect stands"
-    return out
+            cells.withhold(i, ("recommendation_ratio", "final_ratio", "recommendation_difference",
+                               "final_difference"))
+            cells[i, "reason"] = _reason(k, True) + "; the effect stands"
+    return cells.frame()
 
 
 def _suppress_generic(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Any other table: count columns below k withheld, and with them every other number of the row."""
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    counts = [c for c in out.columns if c in _GENERIC_COUNTS or str(c).endswith("_n")]
-    numbers = [c for c in out.columns if c not in counts and pd.api.types.is_float_dtype(out[c])]
-    for column in counts:
-        out[column] = out[column].astype(object)
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    """Any other table: a count column below k is withheld, and the row's status and reason say so.
+
+    Rule 5 would withhold the row's other numbers too; this never has (it looked for float columns after the
+    copy to object dtype, which has none), and keeps it so until that is decided."""
+    cells = _Cells(frame)
+    counts = [c for c in cells.columns if c in _GENERIC_COUNTS or str(c).endswith("_n")]
+    for i, r in enumerate(cells.rows()):
         hit = False
         for column in counts:
-            value, withheld = _count_cell(r[column], k)
-            out.at[label, column] = value
+            cells[i, column], withheld = _count_cell(r[column], k)
             hit |= withheld
         if hit:
-            _withhold(out, label, numbers)
-            if "status" in out.columns:
-                out.at[label, "status"] = "withheld"
-            if "reason" in out.columns:
-                out.at[label, "reason"] = _reason(k, True)
-    return out
+            if "status" in cells.columns:
+                cells[i, "status"] = "withheld"
+            if "reason" in cells.columns:
+                cells[i, "reason"] = _reason(k, True)
+    return cells.frame()
 
 
 def _suppress_proxies(frame: pd.DataFrame, k: int) -> pd.DataFrame:
-    out = frame.astype(object)  # a copy; object cells take labels and None without slow upcasts
-    out["n"] = out["n"].astype(object)
-    for label, r in zip(out.index, frame.to_dict(orient="records")):
+    cells = _Cells(frame)
+    for i, r in enumerate(cells.rows()):
         n, withheld = _count_cell(r["n"], k)
-        out.at[label, "n"] = n
+        cells[i, "n"] = n
         if withheld:
-            _withhold(out, label, ("strength", "auc", "nmi"))
-            out.at[label, "status"] = "withheld"
-            out.at[label, "reason"] = _reason(k, True)
-    return out
+            cells.withhold(i, ("strength", "auc", "nmi"))
+            cells[i, "status"] = "withheld"
+            cells[i, "reason"] = _reason(k, True)
+    return cells.frame()
 
 
 def _public_labels(result: AuditResult, k: int) -> dict[str, Any]:
     """The decision and outcome label counts; they add up to ``rows_read``, so rule 4 applies to them."""
-    data = result.to_dict()["labels"]
+    counts = result.counts
+    data = {"decision": _mapping_dict(counts.decision) if counts else None,  # as in ``result.to_dict()``
+            "outcome": _mapping_dict(counts.outcome) if counts and counts.outcome else None}
     out: dict[str, Any] = {}
     for name, mapping in data.items():
         if mapping is None:
@@ -991,7 +1179,7 @@ def suppress(result: AuditResult, k: int | None = None) -> PublicTables:
     sweep_index = None
     if "sweep_groups" in result.tables:
         tables["sweep_groups"], sweep_index = _suppress_groups(result.tables["sweep_groups"], ["threshold", "view"],
-                                                               k, result, score_withheld)
+                                                               k, result, score_withheld, keep_models=False)
         for rule, value in sweep_index.counts.items():
             counts[rule] += value
     handlers: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
@@ -1106,11 +1294,26 @@ def write_public_csv(result: AuditResult, k: int | None, out_dir: str | Path) ->
         with path.open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow([neutralise_cell(str(c)) for c in frame.columns])
-            for row in frame.itertuples(index=False):
-                writer.writerow(["" if _missing(v) else neutralise_cell(v if isinstance(v, str) else _scalar(v))
-                                 for v in row])
+            writer.writerows(zip(*(_csv_column(frame.iloc[:, j]) for j in range(frame.shape[1]))))
         paths.append(path)
     return paths
+
+
+def _csv_column(column: pd.Series) -> list[Any]:
+    """The cells of one column of a public CSV (:func:`_csv_cell`), numpy number columns without a call each."""
+    values = column.tolist()
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
+        return ["" if math.isnan(v) else v for v in values]
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub":
+        return values
+    return [_csv_cell(v) for v in values]
+
+
+def _csv_cell(value: Any) -> Any:
+    """A cell of a public CSV: empty when missing, numbers as numbers, text safe from formula injection."""
+    if isinstance(value, str):
+        return neutralise_cell(value)
+    return "" if _missing(value) else neutralise_cell(_scalar(value))
 
 
 def _scalar(value: Any) -> Any:

@@ -330,3 +330,88 @@ def test_mask_text() -> None:
     assert mask_text("data.where kept 3,900 of 4,000 rows; 7 rows", 10) == \
         "data.where kept 3,900 of 4,000 rows; < 10 rows"
     assert mask_text("0 rows", 1) == "< 1 rows"
+
+
+# ------------------------------------------------------------------------------------------------------
+# a two-way table worked out by hand
+
+
+TWO_WAY = [("a", "F", 40, 12), ("a", "M", 45, 15), ("b", "F", 30, 9), ("b", "M", 25, 8), ("c", "F", 6, 2),
+           ("c", "M", 14, 5)]  # group, sex, people, flagged
+
+
+def _two_way_frame() -> pd.DataFrame:
+    rows = [{"grp": g, "sex": s, "d": int(i < flagged)} for g, s, people, flagged in TWO_WAY for i in range(people)]
+    return pd.DataFrame(rows)
+
+
+TWO_WAY_SPEC = {"system": {"name": "two-way"}, "decision": {"column": "d", "positive": 1},
+                "protected": [{"column": "grp", "reference": "a"}, {"column": "sex", "reference": "F"}],
+                "intersections": [["grp", "sex"]],
+                "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25]}]}
+
+
+@pytest.fixture(scope="module")
+def two_way() -> audit.AuditResult:
+    return audit.run(TWO_WAY_SPEC, data=_two_way_frame())
+
+
+def _shown(frame: pd.DataFrame, metric: str, column: str) -> dict[str, object]:
+    """``column`` of the rows of ``metric`` by group (the group names of TWO_WAY differ across attributes)."""
+    rows = frame[frame["metric"] == metric]
+    return dict(zip(rows["group"], rows[column]))
+
+
+def _reason_for(k: int, primary: bool) -> str:
+    return f"withheld: fewer than {k} people" + ("" if primary else " (secondary suppression)")
+
+
+def test_secondary_suppression_of_a_two_way_table(two_way: audit.AuditResult) -> None:
+    """160 people, 51 flagged; c × F has 6 people (2 flagged). By hand, in the order of the rules:
+
+    * rule 1: c × F (6) and the flagged counts 7 (c), 9 (b × F), 8 (b × M), 2 (c × F), 5 (c × M) are "< 10";
+      the missing decisions (0) too, so the flagged total 51 goes (160 = 109 + 51 + 0).
+    * rule 4, flagged by group: a 27 + b 17 + c (< 10) = 51 published, so b (the next-smallest) goes.
+    * rule 4, sizes of grp × sex: 40 + 45 + 30 + 25 + c × F + 14 = 160, so c × M (14, the next-smallest)
+      goes; within c, c × F + c × M = 20 needs nothing more; within F, 40 + b × F + c × F = 76, so b × F
+      (30) goes; within M, 45 + b × M + c × M = 84 with c × M withheld would pin c × M, so b × M (25) goes.
+    * the flagged intersections are all below 10 or published with no total pinning them.
+    """
+    public = suppress(two_way, K)
+    g = public.groups
+    assert _shown(g, "count", "n") == {
+        "a": 85, "b": 55, "c": 20, "F": 76, "M": 84,
+        "a × F": 40, "a × M": 45, "b × F": "withheld", "b × M": "withheld", "c × F": "< 10", "c × M": "withheld"}
+    assert _shown(g, "selection_rate", "numerator") == {
+        "a": 27, "b": "withheld", "c": "< 10", "F": 23, "M": 28,
+        "a × F": 12, "a × M": 15, "b × F": "< 10", "b × M": "< 10", "c × F": "< 10", "c × M": "< 10"}
+    assert _shown(g, "selection_rate", "denominator") == {
+        "a": 85, "b": 55, "c": 20, "F": 76, "M": 84,
+        "a × F": 40, "a × M": 45, "b × F": "withheld", "b × M": "withheld", "c × F": "< 10", "c × M": "withheld"}
+    primary, secondary = _reason_for(K, True), _reason_for(K, False)
+    assert _shown(g, "selection_rate", "reason") == {
+        "a": "", "b": secondary, "c": primary, "F": "", "M": "",
+        "a × F": "", "a × M": "", "b × F": primary, "b × M": primary, "c × F": primary, "c × M": primary}
+    assert _shown(g, "count", "reason") == {
+        "a": "", "b": "", "c": "", "F": "", "M": "",
+        "a × F": "", "a × M": "", "b × F": secondary, "b × M": secondary, "c × F": primary, "c × M": secondary}
+    withheld = g[g["status"] == "withheld"]
+    assert withheld.loc[withheld["metric"] != "count", "value"].isna().all() and withheld["ci_low"].isna().all()
+    assert public.withheld == {"primary": 10, "secondary": 16}
+    assert public.labels["decision"]["rows"] == {"0": 109, "1": "withheld"}
+    assert public.labels["decision"]["missing_rows"] == "< 10"
+    c = public.comparisons
+    assert _shown(c, "selection_rate", "status") == {
+        "b": "withheld", "c": "withheld", "M": "ok", "a × M": "ok",
+        "b × F": "withheld", "b × M": "withheld", "c × F": "withheld", "c × M": "withheld"}
+    assert _shown(c, "selection_rate", "n") == {
+        "b": 55, "c": 20, "M": 84, "a × M": 45, "b × F": "withheld", "b × M": "withheld", "c × F": "< 10",
+        "c × M": "withheld"}
+    assert _shown(c, "selection_rate", "reason")["b"] == secondary
+
+
+def test_a_small_cell_cannot_be_worked_out_through_the_marginals(two_way: audit.AuditResult) -> None:
+    """c × F (6 people) = c - (M - a × M - b × M): not all four may be published."""
+    sizes = _shown(suppress(two_way, K).groups, "count", "n")
+    c, m, a_m, b_m = (sizes[name] for name in ("c", "M", "a × M", "b × M"))
+    assert not all(isinstance(t, (int, float)) for t in (c, m, a_m, b_m)), f"c × F = {c - (m - a_m - b_m)}"
