@@ -45,4 +45,4 @@ def open_example(example: Example) -> tuple[Dataset, AuditSpec]:
     path = Path(spec.data.path or "")
     loaded = load_table(path if path.is_absolute() else base / path, options=ReadOptions(
         encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
-    return Dataset(name=path.name, origin="example", loaded=loaded, example=example.key, base_dir=base), spec
+    return Dataset(name=path.name, origin="example", loaded=loaded), spec

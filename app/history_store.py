@@ -61,8 +61,8 @@ def save_panel(state: Visit, *, where: str) -> None:
         st.rerun()
 
 
-def reopen(stored: StoredAudit) -> tuple[Dataset, Counted, AuditResult]:
-    """A saved audit derived again from its counts: the data's stand-in, the counts, and the result."""
+def reopen(stored: StoredAudit) -> tuple[Dataset, Counted, ProxyFindings | None, AuditResult]:
+    """A saved audit derived again from its counts: the data's stand-in, the counts, the proxy scan, the result."""
     if stored.counts is None:
         from audit.errors import ReasonCode, UsageError
 
@@ -71,16 +71,15 @@ def reopen(stored: StoredAudit) -> tuple[Dataset, Counted, AuditResult]:
     spec = validate_spec(stored.spec, source=f"audit #{stored.record.id}")
     provenance = DataProvenance(**stored.result["provenance"]["data"])
     counted = Counted(spec=spec, raw=stored.counts, data=provenance, source="the data")
-    proxies = stored.result.get("proxies")
-    result = derive_result(spec, counted, created_at=stored.record.audited_at,
-                           proxies=ProxyFindings(table=pd.DataFrame(proxies)) if proxies else None)
-    return Dataset(name=provenance.source, origin="registry", loaded=None), counted, result
+    proxies = ProxyFindings(table=pd.DataFrame(stored.result["proxies"])) if stored.result.get("proxies") else None
+    result = derive_result(spec, counted, created_at=stored.record.audited_at, proxies=proxies)
+    return Dataset(name=provenance.source, origin="registry", loaded=None), counted, proxies, result
 
 
 def open_in_visit(state: Visit, stored: StoredAudit) -> bool:
     """Make a saved audit the visit's current audit; True when its tables are exactly those saved."""
-    dataset, counted, result = reopen(stored)
-    state.workspace.use(dataset, counted)
+    dataset, counted, proxies, result = reopen(stored)
+    state.workspace.use(dataset, counted, proxies)
     state.profiles = []
     state.replace_form(SetupForm.from_spec(result.spec), spec_to_dict(result.spec))
     state.set_result(result.spec, result, reopened_id=stored.record.id)

@@ -11,15 +11,15 @@ and are never written anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from audit.engine import Counted, ProxyFindings, count, derive_result, reusable, scan_proxies
 from audit.result import AuditResult
+from audit.sources import plan_for
 from audit.spec import AuditSpec, ThresholdSpec, spec_to_dict, validate_spec
 from audit.uploads import LoadedTable
 
@@ -37,19 +37,12 @@ class Dataset:
     """The data of a visit: a table held in memory, and where it came from.
 
     ``origin`` is ``upload`` (the visitor's file), ``example`` (a bundled
-    example, named by ``example``) or ``registry`` (a past audit reopened:
-    no rows, only its counts).
+    example) or ``registry`` (a past audit reopened: no rows, only its counts).
     """
 
     name: str
     origin: Literal["upload", "example", "registry"]
     loaded: LoadedTable | None
-    example: str | None = None
-    base_dir: Path | None = None
-
-    @property
-    def sha256(self) -> str | None:
-        return self.loaded.info.sha256 if self.loaded is not None else None
 
 
 @dataclass
@@ -58,14 +51,19 @@ class Workspace:
 
     dataset: Dataset | None = None
     counted: list[Counted] = field(default_factory=list)
-    proxies: dict[str, ProxyFindings | None] = field(default_factory=dict)
+    proxies: dict[tuple[Any, ...], ProxyFindings] = field(default_factory=dict)
     passes: int = 0  # how many times the data was counted (the tests read it)
 
-    def use(self, dataset: Dataset | None, counted: Counted | None = None) -> None:
-        """Switch to other data, forgetting the counts of the previous data."""
+    def use(self, dataset: Dataset | None, counted: Counted | None = None,
+            proxies: ProxyFindings | None = None) -> None:
+        """Switch to other data, forgetting what was kept of the previous data.
+
+        ``counted`` and ``proxies`` are what is known of the new data already (a
+        reopened audit has no rows: its saved counts and proxy scan stand for them).
+        """
         self.dataset = dataset
         self.counted = [counted] if counted is not None else []
-        self.proxies = {}
+        self.proxies = {_proxy_key(counted.spec): proxies} if counted is not None and proxies is not None else {}
 
     def counts_for(self, spec: AuditSpec) -> Counted:
         """Counts that serve ``spec``: kept ones when they do, else a new pass over the data."""
@@ -86,15 +84,13 @@ class Workspace:
     def _proxies_for(self, spec: AuditSpec) -> ProxyFindings | None:
         if spec.proxies is None:
             return None
-        settings = spec_to_dict(spec)
-        key = repr((settings.get("proxies"), spec.protected_columns, settings.get("data", {}).get("where"),
-                    spec.decision_column, spec.outcome.column if spec.outcome else None))
-        if key not in self.proxies:
-            loaded = self.dataset.loaded if self.dataset is not None else None
-            if loaded is None:
-                return None
-            self.proxies[key] = scan_proxies(spec, loaded)
-        return self.proxies[key]
+        key = _proxy_key(spec)
+        loaded = self.dataset.loaded if self.dataset is not None else None
+        if key not in self.proxies and loaded is not None:
+            found = scan_proxies(spec, loaded)
+            if found is not None:
+                self.proxies[key] = found
+        return self.proxies.get(key)
 
     def audit(self, spec: AuditSpec, *, views: Collection[str] | None = None) -> AuditResult:
         """The audit of ``spec`` on the visit's data (counted at most once per set-up).
@@ -105,6 +101,11 @@ class Workspace:
         counted = self.counts_for(spec)
         return derive_result(spec, counted, proxies=None if views is not None else self._proxies_for(spec),
                              views=views)
+
+
+def _proxy_key(spec: AuditSpec) -> tuple[Any, ...]:
+    """What the proxy scan depends on: its settings, and the columns, filter and weights the audit uses."""
+    return spec.proxies, plan_for(spec)
 
 
 def counting_spec(spec: AuditSpec, loaded: LoadedTable) -> AuditSpec:
@@ -164,15 +165,6 @@ def slider_grid(counted: Counted, spec: AuditSpec | None = None) -> tuple[float,
     return tuple(s for s in histogram.binning.splits if float(f"{s:.12g}") == s)
 
 
-def scored_population(counted: Counted) -> int:
-    """How many people have a score (rows, or the counts of an aggregate table): the most top-k can be."""
-    histogram = counted.raw.score
-    if histogram is None:
-        return 0
-    per_bin = counted.raw.rows.sum(axis=tuple(range(counted.raw.rows.ndim - 1)))
-    return int(per_bin[:-1].sum())
-
-
 def with_threshold(spec: AuditSpec, mode: ThresholdMode, value: float) -> AuditSpec:
     """``spec`` with its score judged at one threshold instead of its own.
 
@@ -181,10 +173,11 @@ def with_threshold(spec: AuditSpec, mode: ThresholdMode, value: float) -> AuditS
     """
     if spec.score is None:
         return spec
-    threshold = ThresholdSpec(**{mode: int(value) if mode == "top_k" else float(value)})
+    chosen = {mode: int(value) if mode == "top_k" else float(value)}
+    threshold = ThresholdSpec(**chosen)
     old_names = {t.name for t in spec.score.threshold}
     raw = spec_to_dict(spec)
-    raw["score"]["threshold"] = [{mode: threshold.top_k if mode == "top_k" else getattr(threshold, mode)}]
+    raw["score"]["threshold"] = [chosen]
     for rule in raw.get("policy", []):
         views = rule.get("views")
         if views:
@@ -193,11 +186,5 @@ def with_threshold(spec: AuditSpec, mode: ThresholdMode, value: float) -> AuditS
     return validate_spec(raw)
 
 
-def spec_from_mapping(raw: Mapping[str, Any]) -> AuditSpec:
-    """Validate a spec given as a mapping (every problem reported at once, as ``audit validate`` does)."""
-    return validate_spec(raw, source="the set-up")
-
-
-__all__ = ["Dataset", "Workspace", "counting_spec", "score_range", "slider_grid", "scored_population",
-           "with_threshold",
-           "spec_from_mapping", "SLIDER_STEPS", "ThresholdMode"]
+__all__ = ["Dataset", "Workspace", "counting_spec", "score_range", "slider_grid", "with_threshold", "SLIDER_STEPS",
+           "ThresholdMode"]

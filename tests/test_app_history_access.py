@@ -42,6 +42,7 @@ def test_save_reopen_and_compare_two_audits(monkeypatch, tmp_path) -> None:
     assert state.reopened_id == 1 and state.result.result_sha256 == first.result_sha256
     assert "its tables are exactly those saved" in texts(at)
     assert state.workspace.dataset.loaded is None                     # the rows were never stored
+    assert state.workspace.audit(state.spec).result_sha256 == first.result_sha256  # derived again: proxies kept
 
 
 def test_the_history_never_holds_uploaded_rows(monkeypatch, tmp_path) -> None:

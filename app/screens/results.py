@@ -15,7 +15,7 @@ from audit_app.guard import guarded
 from audit_app.history_store import save_panel
 from audit_app.state import Visit, visit
 from audit_app.text import _, count, lang, num, pct, verdict_word
-from audit_app.workspace import scored_population, slider_grid, with_threshold
+from audit_app.workspace import slider_grid, with_threshold
 
 BANNER = {"fail": st.error, "pass": st.success, "inconclusive": st.warning}
 
@@ -79,7 +79,7 @@ def _score_view(state: Visit) -> None:
                                  format_func={g: num(g, 4) for g in grid}.__getitem__,
                                  key=_key("value"))
     elif mode == "top_k":
-        population = scored_population(counted)
+        population = int(state.result.table("thresholds")["population"].max())  # people with a score
         step = max(1, population // 200)
         start = chosen.get("top_k", first.top_k or min(population, 1000))
         value = st.slider(_("k: the number of people acted on"), 1, max(population, 2), int(min(start, population)),
@@ -124,8 +124,7 @@ def _score_view(state: Visit) -> None:
         from audit_app.actions import run_audit
 
         if state.form is not None:
-            state.form = replace(state.form, threshold_mode=mode, threshold=float(value))
-            state.form_version += 1
+            state.replace_form(replace(state.form, threshold_mode=mode, threshold=float(value)), state.base_spec)
         run_audit(moved, state)
         state.slider = {}
         st.rerun()
