@@ -720,7 +720,14 @@ def _count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
 
 
 def _sql_error(error: Exception, plan: CountPlan, columns: Sequence[str]) -> DataError:
+    import duckdb
+
     text = str(error).strip().splitlines()[0]
+    if plan.where and isinstance(error, duckdb.PermissionException):  # a locked connection: data in memory
+        return DataError(f"data.where: the filter \"{plan.where}\" tries to read a file or URL, and file access is "
+                         f"not allowed in a filter over data in memory (an upload or a table passed in). Write a "
+                         f"boolean SQL expression over the data's columns only, e.g. \"age >= 18 AND region <> "
+                         f"'X'\"", reason=ReasonCode.WHERE_INVALID)
     if plan.where:
         import re
 

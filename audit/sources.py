@@ -11,7 +11,8 @@ checks and counting pass, and the file's provenance (name, format, SHA-256 of
 its bytes). Whenever ``data.where`` is evaluated over in-memory data (a
 LoadedTable, a pandas, polars or pyarrow table), it runs on a DuckDB
 connection from :func:`audit.uploads.locked_connection`, which may not read
-files or URLs; a filter that tries is a ``WHERE_INVALID`` error.
+files or URLs; a filter that tries is a ``WHERE_INVALID`` error (worded by
+``audit.counts._sql_error``, in the counting pass itself).
 """
 
 from __future__ import annotations
@@ -271,37 +272,12 @@ def _count_relation(relation: Any, spec: AuditSpec, plan: CountPlan) -> RawCount
     return count_duckdb(relation, plan)
 
 
-def _check_filter(relation: Any, plan: CountPlan) -> None:
-    """Evaluate ``data.where`` once over an in-memory relation on a locked connection.
-
-    A filter that reads a file or URL is refused by the connection; say so
-    plainly (the path it named, never anything read). Other SQL errors get
-    the counting pass's message. One pass over the rows, in DuckDB.
-    """
-    import duckdb
-
-    if not plan.where:
-        return
-    try:
-        relation.filter(f"coalesce(({plan.where})::BOOLEAN, FALSE)").aggregate("count(*)").fetchall()
-    except duckdb.PermissionException:
-        raise DataError(f"data.where: the filter \"{plan.where}\" tries to read a file or URL, and file access is "
-                        f"not allowed in a filter over data in memory (an upload or a table passed in). Write a "
-                        f"boolean SQL expression over the data's columns only, e.g. \"age >= 18 AND region <> "
-                        f"'X'\"", reason=ReasonCode.WHERE_INVALID) from None
-    except duckdb.Error as error:
-        from audit.counts import _sql_error
-        raise _sql_error(error, plan, relation.columns) from None
-
-
-def _count_file(relation: Any, info: Any, name: str, spec: AuditSpec, plan: CountPlan, fields: dict[str, str],
-                *, in_memory: bool) -> tuple[RawCounts, DataProvenance]:
+def _count_file(relation: Any, info: Any, name: str, spec: AuditSpec, plan: CountPlan,
+                fields: dict[str, str]) -> tuple[RawCounts, DataProvenance]:
     """Count a file's relation (on disk, or read into memory) and record the file's provenance."""
     source = f"'{name}'"
     check_columns(relation.columns, plan, source=source, fields=fields)
     _check_sql_types(relation, spec, source)
-    if in_memory:
-        _check_filter(relation, plan)
     raw = _count_relation(relation, spec, plan)
     return raw, DataProvenance(source=name, format=info.format, sha256=info.sha256,
                                fingerprint_method="sha256 of the file's bytes", encoding=info.encoding,
@@ -360,9 +336,9 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
         con = duckdb.connect()
         relation, info = open_table(path, con, options=ReadOptions(
             encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
-        return _count_file(relation, info, str(spec.data.path), spec, plan, fields, in_memory=False)
+        return _count_file(relation, info, str(spec.data.path), spec, plan, fields)
     if isinstance(data, LoadedTable):
-        return _count_file(relation_of(data), data.info, data.name, spec, plan, fields, in_memory=True)
+        return _count_file(relation_of(data), data.info, data.name, spec, plan, fields)
     if isinstance(data, pd.DataFrame):
         source = "the DataFrame"
         check_columns([str(c) for c in data.columns], plan, source=source, fields=fields)
@@ -374,14 +350,11 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
         if plan.where is None:
             return _count_frame(data, spec, plan), provenance
         relation = locked_connection().from_df(data)
-        _check_filter(relation, plan)
         return _count_relation(relation, spec, plan), provenance
     relation, kind = _as_relation(data)
     source = f"the {kind}"
     check_columns(relation.columns, plan, source=source, fields=fields)
     _check_sql_types(relation, spec, source)
-    if not isinstance(data, duckdb.DuckDBPyRelation):
-        _check_filter(relation, plan)
     digest = _relation_fingerprint(relation, plan.columns) if fingerprint else None
     raw = _count_relation(relation, spec, plan)
     return raw, DataProvenance(source=kind, format=kind, sha256=digest,
