@@ -36,11 +36,33 @@ def streamlit_options(*, port: int, address: str, max_upload_mb: int, secrets: P
     return options
 
 
+def _check_port(address: str, port: int) -> None:
+    """Fail before the slow start when nothing can listen on ``address:port``."""
+    import socket
+
+    from audit.errors import ReasonCode, UsageError
+
+    with socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET) as probe:
+        try:
+            probe.bind((address, port))
+        except OSError as error:
+            raise UsageError(f"--port: the app cannot listen on {address}:{port} ({error.strerror or error}); "
+                             f"another program (perhaps another audit app) uses it. Stop that program or choose "
+                             f"another port, e.g. --port {port + 1}", reason=ReasonCode.OPTION_INVALID) from None
+
+
 def serve(*, port: int = 8501, address: str = "127.0.0.1", max_upload_mb: int = 200, registry: Path | None = None,
           secrets: Path | None = None, warm: bool = True) -> None:
-    """Run the app until interrupted (Ctrl+C)."""
+    """Run the app until interrupted (Ctrl+C).
+
+    Raises
+    ------
+    UsageError
+        When the port is taken (another app is serving on it): choose another with ``--port``.
+    """
     from audit_app import settings
 
+    _check_port(address, port)
     os.environ[settings.MAX_UPLOAD_ENV] = str(max_upload_mb)
     if registry is not None:
         os.environ[settings.REGISTRY_ENV] = str(registry.resolve())

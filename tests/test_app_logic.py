@@ -159,6 +159,22 @@ def test_the_server_is_private_by_default() -> None:
     assert options["server.maxUploadSize"] == 50
 
 
+def test_a_port_in_use_is_a_usage_error_that_names_it() -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from audit.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["app", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output and "--port" in result.output
+
+
 def test_hash_password_command() -> None:
     from click.testing import CliRunner
 

@@ -21,7 +21,7 @@ from audit.errors import SpecError
 from audit.spec import parse_spec_text, spec_to_dict, spec_to_yaml, validate_spec
 from audit_app.actions import run_audit, spec_mapping
 from audit_app.guard import guarded, show_error
-from audit_app.setup_form import PolicyChoice, ProtectedChoice, SetupForm, metric_choices
+from audit_app.setup_form import PolicyChoice, ProtectedChoice, SetupForm, column_numeric, metric_choices
 from audit_app.state import Visit, visit
 from audit_app.text import _, count, lang
 
@@ -61,8 +61,6 @@ def _spec_upload(state: Visit) -> None:
     st.session_state["setup.spec_marker"] = uploaded.file_id
     raw = parse_spec_text(uploaded.getvalue(), source=f"'{uploaded.name}'")
     spec = validate_spec(raw, source=f"'{uploaded.name}'")
-    from audit_app.setup_form import column_numeric
-
     state.replace_form(SetupForm.from_spec(spec, numeric_columns=column_numeric(state.profiles)), spec_to_dict(spec))
     st.rerun()
 
@@ -228,7 +226,7 @@ def _page() -> None:
         _spec_upload(state)
     form = state.form
     columns = [p.name for p in state.profiles]
-    numeric = [p.name for p in state.profiles if p.numeric]
+    numeric = column_numeric(state.profiles)
     missing = sorted({c for c in form.columns() if c not in columns}) if columns else []
     if missing:
         st.warning(_("The set-up names columns that the data does not have: {columns}. Choose other columns, or "
