@@ -107,16 +107,36 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
 @click.option("--lang", type=click.Choice(["en", "vi"]), help="Language of the report (default: the spec's).")
 @click.option("--sign", "sign_key", type=click.Path(dir_okay=False, path_type=Path),
               help="Ed25519 private key (PEM) to sign the manifest with (see 'audit keygen').")
+@click.option("--engine", type=click.Choice(["auto", "spark"]), default="auto", show_default=True,
+              help="Where to count: auto (DuckDB for files, the database for data.url) or spark (data.path read "
+                   "and counted by Spark).")
+@click.option("--master", help="Spark master URL for --engine spark (local[2], spark://host:7077, yarn).")
+@click.option("--progress/--no-progress", "show_progress", default=None,
+              help="Show the progress of long scans on stderr (default: when stderr is a terminal).")
 def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool, with_report: bool, lang: str | None,
-        sign_key: Path | None) -> None:
+        sign_key: Path | None, engine: str, master: str | None, show_progress: bool | None) -> None:
     """Run the audit described by SPEC and print its verdicts."""
     from audit.engine import run as run_audit
     from audit.outputs import write_outputs
+    from audit.progress_bar import ProgressDisplay
+    from audit.sources import EngineOptions
 
     if (with_report or sign_key) and out_dir is None:
         raise UsageError("--report and --sign need --out: the folder to write the report into",
                          reason=ReasonCode.OPTION_INVALID)
-    result = run_audit(spec)
+    if master and engine != "spark":
+        raise UsageError("--master is Spark's master URL; use it with --engine spark",
+                         reason=ReasonCode.OPTION_INVALID)
+    errors = _console(stderr=True)
+    if show_progress is None:
+        show_progress = errors.is_terminal and not quiet
+    display = ProgressDisplay(errors) if show_progress else None
+    options = EngineOptions(engine="spark" if engine == "spark" else "auto", master=master, progress=display)
+    if display is None:
+        result = run_audit(spec, options=options)
+    else:
+        with display:
+            result = run_audit(spec, options=options)
     console = _console()
     if quiet:
         console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
@@ -232,7 +252,7 @@ def frameworks() -> None:
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 def validate(spec: Path) -> None:
-    """Check SPEC and the columns of its data file; list every problem at once."""
+    """Check SPEC and the columns of its data file or database table; list every problem at once."""
     import duckdb
 
     from audit.counts import check_columns
@@ -249,6 +269,17 @@ def validate(spec: Path) -> None:
             encoding=loaded.data.encoding, delimiter=loaded.data.delimiter, sheet=loaded.data.sheet))
         check_columns(relation.columns, plan_for(loaded), source=f"'{loaded.data.path}'", fields=_fields(loaded))
         console.print(f"data: {loaded.data.path} ({info.format}; all {len(plan_for(loaded).columns)} columns "
+                      f"named in the spec are present)", markup=False)
+    elif loaded.data.url:
+        from audit.backends import PostgresTable
+
+        table = PostgresTable(loaded.data.url, table=loaded.data.table, query=loaded.data.query)
+        try:
+            what = f"table '{loaded.data.table}'" if loaded.data.table else "the query in data.query"
+            check_columns(table.columns, plan_for(loaded), source=f"{what} of {table.shown}", fields=_fields(loaded))
+        finally:
+            table.close()
+        console.print(f"data: {what} of {table.shown} (PostgreSQL; all {len(plan_for(loaded).columns)} columns "
                       f"named in the spec are present)", markup=False)
     console.print(f"{spec}: valid spec for '{loaded.system.name}' — {len(loaded.protected)} protected "
                   f"attribute(s), {len(loaded.intersections)} intersection(s), {len(loaded.policy)} policy "

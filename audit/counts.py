@@ -11,9 +11,11 @@ Two engines produce the same :class:`RawCounts`:
 * ``pandas``: a chunked numpy pass (codes, one combined index, ``bincount``)
   for pandas frames without a ``where`` filter; memory stays bounded by the
   chunk size, and the input is never written to.
-* ``duckdb``: one ``GROUP BY`` query for files, DuckDB relations, polars and
-  pyarrow tables, and any frame with a ``where`` filter (SQL semantics: rows
-  where the filter is NULL are dropped).
+* SQL (:func:`count_sql`): one ``GROUP BY GROUPING SETS`` query run where the
+  data lives: DuckDB for files, DuckDB relations, polars and pyarrow tables
+  and any frame with a ``where`` filter; PostgreSQL for a database table or
+  query; Spark for a Spark DataFrame (see :mod:`audit.backends`). SQL
+  semantics: rows where the filter is NULL are dropped.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import pandas as pd
 
 from audit.errors import DataError, Problem, ReasonCode, did_you_mean, format_problems
 from audit.labels import format_label
-from audit.sql import number_sql, quote_identifier
+from audit.backends import Progress, SqlFailure, SqlTable
+from audit.sql import Dialect
 
 CHUNK_ROWS = 1 << 16
 SMALL_RANGE = 4096
@@ -511,8 +514,13 @@ def _count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
     for table in [main] + amount_tables:
         table.finish()
     rows_read = int(counts.sum()) if counts is not None else n
-    return _assemble(plan, main_axes, main, [(e, t) for e, t in zip(amounts, amount_tables)],
-                     rows_read=rows_read, engine="pandas")
+    raw = _assemble(plan, main_axes, main, [(e, t) for e, t in zip(amounts, amount_tables)],
+                    rows_read=rows_read, engine="pandas")
+    histograms = ([raw.score] if raw.score else []) + [a.histogram for a in raw.amounts]
+    for histogram, axis in zip(histograms, ([plan.score] if plan.score else []) + list(plan.amounts)):
+        if histogram.exact and histogram.values.size > MAX_EXACT_VALUES:  # the rule of every engine
+            raise TooManyValues(axis.column)
+    return raw
 
 
 def _dense(shape: list[int], keys: list[np.ndarray], sums: list[list[np.ndarray]], count: int) -> list[np.ndarray]:
@@ -598,18 +606,18 @@ def is_numeric_sql_type(type_name: str) -> bool:
     return upper in _NUMERIC or upper.startswith("DECIMAL")
 
 
-def _numeric_sql(column: str, binning: Binning) -> str:
+def _numeric_sql(dialect: Dialect, column: str, binning: Binning) -> str:
     """SQL for the histogram key of a numeric column: the value (exact) or the bin code (binned), NULL if missing."""
-    x = number_sql(quote_identifier(column))
+    x = dialect.number(column)
     if binning.exact:
         return x
     u = f"least(greatest(floor(({x} - {binning.low!r}) / {binning.width!r}), 0), {binning.bins - 1})"
-    seg = " + ".join(f"({x} >= {t!r})::INTEGER" for t in binning.splits) or "0"
+    seg = " + ".join(dialect.integer(f"{x} >= {t!r}") for t in binning.splits) or "0"
     return f"({u} * {len(binning.splits) + 1} + {seg})"
 
 
 class _SqlAxis:
-    """Labels of one axis as the DuckDB engine meets them, in the protocol of the pandas encoders."""
+    """Labels of one axis as a SQL engine returns them, in the protocol of the pandas encoders."""
 
     def __init__(self, column: str, limit: int | None, numeric: Binning | None = None) -> None:
         self.column, self.limit, self.binning = column, limit, numeric
@@ -619,7 +627,7 @@ class _SqlAxis:
 
     def code(self, value: Any) -> int:
         if self.binning is not None:
-            if value is None:
+            if value is None or (isinstance(value, float) and np.isnan(value)):
                 return -1
             key: Any = float(value)
             label = repr(key)
@@ -649,58 +657,131 @@ class _SqlAxis:
         return self._keys
 
 
-def _count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
-    import duckdb
+@dataclass(frozen=True)
+class _CountQuery:
+    """The counting query of a plan on one table, and how to read its result back."""
 
+    sql: str
+    names: tuple[str, ...]      # group-key columns of the result, in the order of the grouping sets
+    main_keys: tuple[str, ...]  # the keys of the main grouping set (cells × labels × score)
+    kept: bool                  # whether ``kept`` is a key (the filter evaluated per row, not pushed into the scan)
+    pushed: bool                # whether the filter is a WHERE in the scan (rows read counted apart)
+
+
+def _count_query(table: SqlTable, plan: CountPlan) -> _CountQuery:
+    """One ``GROUP BY GROUPING SETS`` query: the main counts and one histogram per amount, per cell."""
+    d = table.dialect
     k = len(plan.protected)
-    keys = [f"{quote_identifier(c)} AS k{i}" for i, c in enumerate(plan.protected)]
-    keys += [f"{quote_identifier(c)} AS l{i}" for i, c in enumerate(plan.labels)]
+    keys = [f"{table.value_sql(c)} AS k{i}" for i, c in enumerate(plan.protected)]
+    keys += [f"{table.value_sql(c)} AS l{i}" for i, c in enumerate(plan.labels)]
     main_keys = [f"k{i}" for i in range(k)] + [f"l{i}" for i in range(len(plan.labels))]
     if plan.score:
-        keys.append(f"{_numeric_sql(plan.score.column, plan.score.binning)} AS s")
+        keys.append(f"{_numeric_sql(d, plan.score.column, plan.score.binning)} AS s")
         main_keys.append("s")
-    for j, amount in enumerate(plan.amounts):
-        keys.append(f"{_numeric_sql(amount.column, amount.binning)} AS a{j}")
-    weight = f"{quote_identifier(plan.weight)}::DOUBLE" if plan.weight else "1.0"
-    count = f"{quote_identifier(plan.count)}::DOUBLE" if plan.count else None
-    kept = f"coalesce(({plan.where})::BOOLEAN, FALSE)" if plan.where else "TRUE"
-    inner = [f"{kept} AS kept", f"{count or '1.0'} AS c", f"{weight} AS w"]
+    keys += [f"{_numeric_sql(d, a.column, a.binning)} AS a{j}" for j, a in enumerate(plan.amounts)]
+    pushed = bool(plan.where) and table.cheap_row_count
+    kept = bool(plan.where) and not pushed
+    inner = [f"{d.kept(plan.where)} AS kept"] if kept else []
+    factors = [name for name, column in (("c", plan.count), ("w", plan.weight)) if column]
+    inner += [f"{d.double(d.quote(column))} AS {name}" for name, column in (("c", plan.count), ("w", plan.weight))
+              if column]
     if plan.score:
-        inner.append(f"{quote_identifier(plan.score.column)}::DOUBLE AS sv")
-    inner += [f"{quote_identifier(a.column)}::DOUBLE AS av{j}" for j, a in enumerate(plan.amounts)]
-    aggregates = ["sum(c) AS n", "sum(c * w) AS w", "sum(c * w * w) AS w2"]
+        inner.append(f"{d.number(plan.score.column)} AS sv")
+    inner += [f"{d.number(a.column)} AS av{j}" for j, a in enumerate(plan.amounts)]
+
+    def total(*terms: str) -> str:
+        product = " * ".join(factors + list(terms))
+        return f"sum({product})" if product else "count(*)"
+
+    aggregates = [f"sum(c) AS n" if plan.count else "count(*) AS n"]
+    if plan.weight:  # without weights every person weighs 1: the weight sums are the counts
+        aggregates += [f"{total()} AS w", f"{total('w')} AS w2"]
     if plan.score:
-        aggregates += ["sum(c * w * sv) AS sw", "sum(c * w * sv * sv) AS sw2"]
+        aggregates += [f"{total('sv')} AS sw", f"{total('sv', 'sv')} AS sw2"]
     for j in range(len(plan.amounts)):
-        aggregates += [f"sum(c * w * av{j}) AS aw{j}", f"sum(c * w * av{j} * av{j}) AS aw2_{j}"]
-    sets = [main_keys + ["kept"]] + [[f"k{i}" for i in range(k)] + [f"a{j}", "kept"]
-                                     for j in range(len(plan.amounts))]
-    set_id = f"grouping({', '.join(f'a{j}' for j in range(len(plan.amounts)))})" if plan.amounts else "0"
-    grouping = ", ".join("(" + ", ".join(s_) + ")" for s_ in sets)
-    query = (f"SELECT {', '.join(dict.fromkeys(sum(sets, [])))}, {set_id} AS set_id, {', '.join(aggregates)} "
-             f"FROM (SELECT {', '.join(keys + inner)} FROM audit_input) GROUP BY GROUPING SETS ({grouping})")
-    try:
-        result = relation.query("audit_input", query).to_arrow_table().to_pandas()
-    except duckdb.Error as error:
-        raise _sql_error(error, plan, relation.columns) from None
+        aggregates += [f"{total(f'av{j}')} AS aw{j}", f"{total(f'av{j}', f'av{j}')} AS aw2_{j}"]
+    tail = ["kept"] if kept else []
+    sets = [main_keys + tail] + [[f"k{i}" for i in range(k)] + [f"a{j}"] + tail for j in range(len(plan.amounts))]
     names = list(dict.fromkeys(sum(sets, [])))
+    # the mask over every key (Spark's grouping_id takes all of them, in order); the amounts' keys come last
+    set_id = d.grouping(names) if plan.amounts else "0"
+    grouping = ", ".join("(" + ", ".join(s_) + ")" for s_ in sets)
+    where = f" WHERE {d.kept(plan.where)}" if pushed else ""
+    sql = (f"SELECT {', '.join(names)}, {set_id} AS set_id, {', '.join(aggregates)} "
+           f"FROM (SELECT {', '.join(keys + inner)} FROM {table.source}{where}) AS audit_rows "
+           f"GROUP BY GROUPING SETS ({grouping})")
+    return _CountQuery(sql=sql, names=tuple(names), main_keys=tuple(main_keys), kept=kept, pushed=pushed)
+
+
+def _sums(result: pd.DataFrame, plan: CountPlan) -> np.ndarray:
+    """The sums of the result in the fixed order n, w, w2, [sw, sw2], [aw_j, aw2_j]… (weights 1 when none)."""
+    def column(name: str) -> np.ndarray:
+        return result[name].to_numpy(dtype=np.float64, na_value=0.0)
+
+    n = column("n")
+    parts = [n, column("w") if plan.weight else n, column("w2") if plan.weight else n]
+    if plan.score:
+        parts += [column("sw"), column("sw2")]
+    for j in range(len(plan.amounts)):
+        parts += [column(f"aw{j}"), column(f"aw2_{j}")]
+    return np.column_stack(parts) if len(result) else np.empty((0, len(parts)))
+
+
+def count_sql(table: SqlTable, plan: CountPlan, *, progress: Progress | None = None) -> RawCounts:
+    """Count a SQL table with one ``GROUP BY GROUPING SETS`` query run by its engine; only the counts come back.
+
+    Parameters
+    ----------
+    table : SqlTable
+        The input (DuckDB, PostgreSQL or Spark); read, never written.
+    plan : CountPlan
+        What to count. ``plan.where`` is SQL of the table's engine; rows where
+        it is false or NULL are dropped. On Parquet files it is pushed into the
+        scan as a ``WHERE`` and the rows read are counted from the files'
+        metadata; elsewhere it is evaluated per row in the same pass.
+    progress : Progress, optional
+        Hears how far the query is while it runs.
+
+    Raises
+    ------
+    DataError
+        ``WHERE_INVALID`` when the filter is not valid SQL on this data (or
+        reads a file over data in memory), ``TOO_MANY_GROUPS`` when a
+        protected column has more than ``plan.max_groups`` values,
+        ``DATA_UNREADABLE`` when the engine cannot count the data.
+    """
+    query = _count_query(table, plan)
+    try:
+        result = table.fetch(query.sql, progress=progress)
+        rows_total = (int(table.fetch(f"SELECT count(*) AS n FROM {table.source}")["n"].iloc[0])
+                      if query.pushed else None)
+    except SqlFailure as error:
+        raise _sql_error(error, plan, table.columns) from None
+    return _decode(result, plan, query, rows_total, engine=table.engine)
+
+
+def _decode(result: pd.DataFrame, plan: CountPlan, query: _CountQuery, rows_total: int | None, *,
+            engine: str) -> RawCounts:
+    """The counting query's result as :class:`RawCounts` (labels in the engines' common form)."""
+    k = len(plan.protected)
     axes: list[Any] = [_SqlAxis(c, plan.max_groups) for c in plan.protected]
     axes += [_SqlAxis(c, LABEL_LIMIT) for c in plan.labels]
     if plan.score:
         axes.append(_SqlAxis(plan.score.column, None, plan.score.binning))
     amount_axes = [_SqlAxis(a.column, None, a.binning) for a in plan.amounts]
     main, amount_tables = _Table(), [_Table() for _ in plan.amounts]
-    sums = result.iloc[:, len(names) + 1:].to_numpy(dtype=np.float64, na_value=0.0)
-    set_ids = result["set_id"].to_numpy(dtype=np.int64)
-    kept = result["kept"].to_numpy(dtype=bool, na_value=False)
+    sums = _sums(result, plan)
+    set_ids = result["set_id"].to_numpy(dtype=np.int64) & ((1 << len(plan.amounts)) - 1)
+    kept = (result["kept"].to_numpy(dtype=bool, na_value=False) if query.kept
+            else np.ones(len(result), dtype=bool))
     n_amounts = len(plan.amounts)
     is_main = set_ids == (1 << n_amounts) - 1 if n_amounts else np.ones(len(result), dtype=bool)
-    rows_read = int(round(sums[is_main, 0].sum())) if len(result) else 0
+    rows_read = rows_total if rows_total is not None else int(round(sums[is_main, 0].sum())) if len(result) else 0
     try:
         rows = is_main & kept
         if rows.any():
             chosen = result[rows]
-            main.keys.append(np.stack([axis.codes(chosen[key]) for axis, key in zip(axes, main_keys)]))
+            main.keys.append(np.stack([axis.codes(chosen[key]) for axis, key in zip(axes, query.main_keys)]))
             main.sums.append(list(sums[rows][:, :5 if plan.score else 3].T))
         for j in range(n_amounts):
             rows = (set_ids == (1 << n_amounts) - 1 - (1 << (n_amounts - 1 - j))) & kept
@@ -715,15 +796,13 @@ def _count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
                                                              axis=1).T))
     except _TooMany as error:
         raise _too_many_groups(error.column, f"more than {error.limit}", error.limit) from None
-    return _assemble(plan, axes, main, list(zip(amount_axes, amount_tables)), rows_read=rows_read,
-                     engine="duckdb")
+    return _assemble(plan, axes, main, list(zip(amount_axes, amount_tables)), rows_read=rows_read, engine=engine)
 
 
-def _sql_error(error: Exception, plan: CountPlan, columns: Sequence[str]) -> DataError:
-    import duckdb
-
-    text = str(error).strip().splitlines()[0]
-    if plan.where and isinstance(error, duckdb.PermissionException):  # a locked connection: data in memory
+def _sql_error(error: SqlFailure, plan: CountPlan, columns: Sequence[str]) -> DataError:
+    """A query the engine refused, worded as the filter's problem (when there is one) or the data's."""
+    text = error.text
+    if plan.where and error.permission:  # a locked connection: data in memory
         return DataError(f"data.where: the filter \"{plan.where}\" tries to read a file or URL, and file access is "
                          f"not allowed in a filter over data in memory (an upload or a table passed in). Write a "
                          f"boolean SQL expression over the data's columns only, e.g. \"age >= 18 AND region <> "
@@ -731,7 +810,8 @@ def _sql_error(error: Exception, plan: CountPlan, columns: Sequence[str]) -> Dat
     if plan.where:
         import re
 
-        missing = re.search(r'column "?([^"\s]+)"? not found', text, flags=re.IGNORECASE)
+        missing = re.search(r'column "?`?([^"`\s]+)`?"? (?:not found|does not exist|cannot be resolved)', text,
+                            flags=re.IGNORECASE)
         hint = did_you_mean(missing.group(1), columns) if missing else ""
         return DataError(f"data.where: the filter \"{plan.where}\" is not a valid SQL condition on this data: "
                          f"{text}{hint}. Write a boolean SQL expression over the data's columns, e.g. "
@@ -771,11 +851,6 @@ def count_pandas(frame: pd.DataFrame, plan: CountPlan) -> RawCounts:
             return _count_pandas(frame, plan)
         except NotDecimal as error:
             plan = with_binning(plan, error.column, Binning(exact=True, decimal=False))
-
-
-def count_duckdb(relation: Any, plan: CountPlan) -> RawCounts:
-    """Count a DuckDB relation with one ``GROUP BY`` query; only the counts come back."""
-    return _count_duckdb(relation, plan)
 
 
 def binning_between(low: float, high: float, splits: Sequence[float] = (), median: float | None = None) -> Binning:

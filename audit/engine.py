@@ -30,7 +30,7 @@ from audit.counts import RawCounts
 from audit.findings import derive
 from audit.policy import overall
 from audit.result import AuditResult, Provenance
-from audit.sources import DataProvenance, count_source, plan_for
+from audit.sources import DataProvenance, EngineOptions, count_source, plan_for
 from audit.spec import AuditSpec, load_spec, spec_to_dict
 from audit.thresholds import fixed_splits, top_count
 
@@ -67,14 +67,19 @@ class ProxyFindings:
 
 
 def count(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
-          fingerprint: bool = True) -> Counted:
+          fingerprint: bool = True, options: EngineOptions = EngineOptions()) -> Counted:
     """Count the data of an audit in one pass (the arguments are those of :func:`run`); see :class:`Counted`."""
-    return _count(*load_spec(spec), data, fingerprint=fingerprint)
+    return _count(*load_spec(spec), data, fingerprint=fingerprint, options=options)
 
 
-def _count(spec: AuditSpec, base_dir: Path, data: Any, *, fingerprint: bool) -> Counted:
-    raw, provenance = count_source(spec, base_dir, data, fingerprint=fingerprint)
-    source = f"'{spec.data.path}'" if data is None else "the data"
+def _count(spec: AuditSpec, base_dir: Path, data: Any, *, fingerprint: bool, options: EngineOptions) -> Counted:
+    raw, provenance = count_source(spec, base_dir, data, fingerprint=fingerprint, options=options)
+    if data is not None:
+        source = "the data"
+    elif spec.data.url:
+        source = f"table '{spec.data.table}'" if spec.data.table else "the rows of data.query"
+    else:
+        source = f"'{spec.data.path}'"
     return Counted(spec=spec, raw=raw, data=provenance, source=source)
 
 
@@ -165,18 +170,25 @@ def _scan_proxies(spec: AuditSpec, base_dir: Path, data: Any) -> ProxyFindings |
 
 
 def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
-        fingerprint: bool = True) -> AuditResult:
+        fingerprint: bool = True, options: EngineOptions = EngineOptions()) -> AuditResult:
     """Run an audit.
 
     Parameters
     ----------
     spec : path, mapping or AuditSpec
         The audit spec; a path is read as YAML and ``data.path`` taken relative to it.
-    data : DataFrame, polars or pyarrow table, DuckDB relation or LoadedTable, optional
-        Replaces ``data.path``. Never modified.
+    data : DataFrame, polars or pyarrow table, DuckDB relation, Spark DataFrame or LoadedTable, optional
+        Replaces the spec's data (``data.path`` or ``data.url``). Never
+        modified. A Spark DataFrame is counted by Spark: one aggregation on the
+        cluster, and only the counts come back to this process.
     fingerprint : bool
-        Hash the columns used of in-memory data for the provenance record
-        (files are always hashed). Costs one extra pass over those columns.
+        Hash the columns used of data passed in or of a database table for the
+        provenance record (files are always hashed). In-memory data costs one
+        extra pass over those columns; a database or Spark computes it in the
+        pass of checks before the counting.
+    options : EngineOptions
+        ``EngineOptions(engine="spark", master=...)`` reads ``data.path`` with
+        Spark; ``progress=`` hears how far long queries are.
 
     Returns
     -------
@@ -190,5 +202,5 @@ def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
     'fail'
     """
     loaded, base_dir = load_spec(spec)
-    counted = _count(loaded, base_dir, data, fingerprint=fingerprint)
+    counted = _count(loaded, base_dir, data, fingerprint=fingerprint, options=options)
     return derive_result(loaded, counted, proxies=_scan_proxies(loaded, base_dir, data))

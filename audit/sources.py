@@ -21,18 +21,19 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from audit.counts import (MAX_EXACT_VALUES, CountPlan, NumericAxis, RawCounts, TooManyValues, binning_between,
-                          Binning, check_columns, count_duckdb, count_pandas, is_numeric_sql_type,
-                          with_binning)
+from audit.backends import (DuckTable, PostgresTable, Progress, SparkTable, SqlFailure, SqlTable, is_spark_frame,
+                            spark_read, spark_session)
+from audit.counts import (MAX_EXACT_VALUES, Binning, CountPlan, NumericAxis, RawCounts, TooManyValues, _sql_error,
+                          binning_between, check_columns, count_pandas, count_sql, with_binning)
 from audit.thresholds import median_from, score_splits
 from audit.errors import DataError, ReasonCode, SpecError, UsageError
 from audit.spec import AuditSpec
-from audit.sql import number_sql, quote_identifier
+from audit.sql import quote_identifier
 
 
 @dataclass(frozen=True)
@@ -127,27 +128,89 @@ def _check_weights(missing: int, minimum: float, column: str, source: str) -> No
                         f"weights must be zero or more", reason=ReasonCode.WEIGHT_INVALID)
 
 
-def _check_sql_types(relation: Any, spec: AuditSpec, source: str) -> None:
-    types = dict(zip(relation.columns, map(str, relation.types)))
+def _check_sql_types(table: SqlTable, spec: AuditSpec, source: str) -> None:
+    """Every column that must hold numbers does, by the engine's column types (no pass over the rows)."""
     for column, field in _numeric_columns(spec):
-        if not is_numeric_sql_type(types[column]):
-            quoted = quote_identifier(column)
-            sample = relation.query("t", f"SELECT DISTINCT {quoted} FROM t WHERE {quoted} IS NOT NULL AND "
-                                         f"TRY_CAST({quoted} AS DOUBLE) IS NULL LIMIT 3").fetchall()
-            raise _not_numbers([r[0] for r in sample] or [types[column]], column, field, source)
-    if spec.data.weight:
-        quoted = quote_identifier(spec.data.weight)
-        missing, minimum = relation.query(
-            "t", f"SELECT count(*) FILTER (WHERE {quoted} IS NULL), min({quoted}) FROM t").fetchall()[0]
-        _check_weights(int(missing), float(minimum or 0.0), spec.data.weight, source)
-    if spec.data.count_column:
-        q = quote_identifier(spec.data.count_column)
-        missing, negative, fractional, minimum, example = relation.query(
-            "t", f"SELECT count(*) FILTER (WHERE {q} IS NULL), count(*) FILTER (WHERE {q} < 0), "
-                 f"count(*) FILTER (WHERE {q}::DOUBLE <> floor({q}::DOUBLE)), min({q})::DOUBLE, "
-                 f"min({q}::DOUBLE) FILTER (WHERE {q}::DOUBLE <> floor({q}::DOUBLE)) FROM t").fetchall()[0]
-        _check_counts(int(missing), int(negative), int(fractional), float(minimum or 0.0), example,
-                      spec.data.count_column, source)
+        if not table.is_numeric(column):
+            raise _not_numbers(_not_number_examples(table, column), column, field, source)
+
+
+def _not_number_examples(table: SqlTable, column: str) -> list[Any]:
+    """Up to three values of a column that are not numbers (DuckDB), or the column's type (other engines)."""
+    if isinstance(table, DuckTable):
+        quoted = quote_identifier(column)
+        sample = table.fetch(f"SELECT DISTINCT {quoted} AS v FROM {table.source} WHERE {quoted} IS NOT NULL AND "
+                             f"TRY_CAST({quoted} AS DOUBLE) IS NULL LIMIT 3")
+        if len(sample):
+            return list(sample["v"])
+    return [table.type_name(column)]
+
+
+@dataclass(frozen=True)
+class _Profile:
+    """What the pass before the counting learnt: numeric axes' ranges and the data's fingerprint."""
+
+    axes: dict[str, tuple[float, float, float, float]]  # column -> (distinct, low, high, people)
+    fingerprint: str | None
+
+
+def _profile(table: SqlTable, spec: AuditSpec, plan: CountPlan, *, fingerprint: bool,
+             progress: Progress | None, source: str) -> _Profile:
+    """One pass before the counting, only when needed: weight and count checks, numeric ranges, fingerprint.
+
+    Raises DataError for empty, negative or fractional counts, empty or
+    negative weights, and a filter that is not valid SQL on this data.
+    """
+    d = table.dialect
+    parts: list[str] = []
+    if plan.weight:
+        q = d.double(d.quote(plan.weight))
+        parts += [f"count(*) FILTER (WHERE {q} IS NULL) AS weight_missing", f"min({q}) AS weight_min"]
+    if plan.count:
+        q = d.double(d.quote(plan.count))
+        fractional = f"{q} <> floor({q})"
+        parts += [f"count(*) FILTER (WHERE {q} IS NULL) AS count_missing",
+                  f"count(*) FILTER (WHERE {q} < 0) AS count_negative",
+                  f"count(*) FILTER (WHERE {fractional}) AS count_fractional", f"min({q}) AS count_min",
+                  f"min({q}) FILTER (WHERE {fractional}) AS count_example"]
+    axes = ([plan.score] if plan.score else []) + list(plan.amounts)
+    kept = d.kept(plan.where)
+    people = d.double(d.quote(plan.count)) if plan.count else "1"
+    for i, axis in enumerate(axes):
+        x = d.number(axis.column)
+        inside = f"FILTER (WHERE {kept} AND {x} IS NOT NULL)"
+        parts += [f"{d.distinct(x)} {inside} AS distinct{i}", f"min({x}) {inside} AS low{i}",
+                  f"max({x}) {inside} AS high{i}", f"sum({people}) {inside} AS people{i}"]
+    if fingerprint:
+        parts += ["count(*) AS fingerprint_rows", f"{d.row_hash_sum(plan.columns)} AS fingerprint_sum"]
+    if not parts:
+        return _Profile(axes={}, fingerprint=None)
+    try:
+        row = table.fetch(f"SELECT {', '.join(parts)} FROM {table.source}", progress=progress,
+                          phase="checking").iloc[0]
+    except SqlFailure as error:
+        raise _sql_error(error, plan, table.columns) from None
+
+    def number(name: str) -> float:
+        value = row[name]
+        return 0.0 if value is None or pd.isna(value) else float(value)
+
+    if plan.weight:
+        _check_weights(int(number("weight_missing")), number("weight_min"), plan.weight, source)
+    if plan.count:
+        example = row["count_example"]
+        _check_counts(int(number("count_missing")), int(number("count_negative")), int(number("count_fractional")),
+                      number("count_min"), None if example is None or pd.isna(example) else float(example),
+                      plan.count, source)
+    ranges = {axis.column: (number(f"distinct{i}"), number(f"low{i}"), number(f"high{i}"), number(f"people{i}"))
+              for i, axis in enumerate(axes)}
+    digest = None
+    if fingerprint:
+        total = row["fingerprint_sum"]
+        total_text = "None" if total is None or pd.isna(total) else str(int(total))
+        digest = hashlib.sha256(f"{int(number('fingerprint_rows'))}:{total_text}:{','.join(plan.columns)}"
+                                .encode()).hexdigest()
+    return _Profile(axes=ranges, fingerprint=digest)
 
 
 def _pandas_fingerprint(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
@@ -169,12 +232,6 @@ def _pandas_fingerprint(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
             values = pd.util.hash_pandas_object(series, index=False).to_numpy()
         digest.update(memoryview(np.ascontiguousarray(values)).cast("B"))
     return digest.hexdigest()
-
-
-def _relation_fingerprint(relation: Any, columns: tuple[str, ...]) -> str:
-    quoted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
-    count, total = relation.query("t", f"SELECT count(*), sum(hash({quoted})::HUGEINT) FROM t").fetchall()[0]
-    return hashlib.sha256(f"{count}:{total}:{','.join(columns)}".encode()).hexdigest()
 
 
 def plan_for(spec: AuditSpec) -> CountPlan:
@@ -204,20 +261,20 @@ def _numpy_kth_largest(values: np.ndarray, counts: np.ndarray | None) -> Callabl
     return lambda k: float(descending[int(np.searchsorted(cumulative, k - 1e-9))])
 
 
-def _sql_kth_largest(relation: Any, expression: str, where: str, count: str) -> Callable[[int], float]:
+def _sql_kth_largest(table: SqlTable, expression: str, where: str, count: str | None) -> Callable[[int], float]:
     """``kth_largest`` in SQL; each k is asked once (the median is needed by both the splits and the binning)."""
     import functools
 
     @functools.lru_cache(maxsize=None)
     def kth(k: int) -> float:
-        if count == "1.0":  # one person per row: the k-th value in order, without a running sum
-            query = (f"SELECT v FROM (SELECT {expression} AS v FROM t WHERE {where}) WHERE v IS NOT NULL "
-                     f"ORDER BY v DESC LIMIT 1 OFFSET {k - 1}")
+        rows = f"SELECT {expression} AS v{', ' + count + ' AS c' if count else ''} FROM {table.source} WHERE {where}"
+        if count is None:  # one person per row: the k-th value in order, without a running sum
+            query = f"SELECT v FROM ({rows}) AS r WHERE v IS NOT NULL ORDER BY v DESC LIMIT 1 OFFSET {k - 1}"
         else:
-            query = (f"SELECT v FROM (SELECT v, sum(c) OVER (ORDER BY v DESC ROWS UNBOUNDED PRECEDING) AS cum FROM "
-                     f"(SELECT {expression} AS v, {count} AS c FROM t WHERE {where}) WHERE v IS NOT NULL) "
-                     f"WHERE cum >= {k} ORDER BY cum LIMIT 1")
-        return float(relation.query("t", query).fetchall()[0][0])
+            query = (f"SELECT v FROM (SELECT v, sum(c) OVER (ORDER BY v DESC ROWS BETWEEN UNBOUNDED PRECEDING AND "
+                     f"CURRENT ROW) AS cum FROM ({rows}) AS r WHERE v IS NOT NULL) AS s WHERE cum >= {k} "
+                     f"ORDER BY cum LIMIT 1")
+        return float(table.fetch(query)["v"].iloc[0])
     return kth
 
 
@@ -246,61 +303,139 @@ def _count_frame(frame: pd.DataFrame, spec: AuditSpec, plan: CountPlan) -> RawCo
                 _numpy_kth_largest(values[finite], counts)))
 
 
-def _count_relation(relation: Any, spec: AuditSpec, plan: CountPlan) -> RawCounts:
-    """Count a DuckDB relation; numeric columns with many distinct values (estimated first) are binned."""
-    axes = ([plan.score] if plan.score else []) + list(plan.amounts)
-    if axes:
-        where = f"coalesce(({plan.where})::BOOLEAN, FALSE)" if plan.where else "TRUE"
-        count = f"{quote_identifier(plan.count)}::DOUBLE" if plan.count else "1.0"
-        parts = []
-        for axis in axes:
-            x = number_sql(quote_identifier(axis.column))
-            parts += [f"approx_count_distinct({x})", f"min({x})", f"max({x})", f"sum({count}) FILTER (WHERE {x} IS "
-                                                                              f"NOT NULL)"]
-        try:
-            profile = relation.query("t", f"SELECT {', '.join(parts)} FROM t WHERE {where}").fetchall()[0]
-        except Exception as error:  # noqa: BLE001 - reported as the filter's or the data's problem
-            from audit.counts import _sql_error
-            raise _sql_error(error, plan, relation.columns) from None
-        for i, axis in enumerate(axes):
-            distinct, low, high, population = profile[4 * i:4 * i + 4]
-            if distinct and distinct > MAX_EXACT_VALUES // 2:
-                x = number_sql(quote_identifier(axis.column))
-                plan = with_binning(plan, axis.column, _binning(
-                    spec, axis.column, float(low), float(high), int(population or 0),
-                    _sql_kth_largest(relation, x, where, count)))
-    return count_duckdb(relation, plan)
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the rows are counted.
+
+    Attributes
+    ----------
+    engine : {"auto", "spark"}
+        ``auto``: DuckDB for files and data in memory, the database itself
+        for ``data.url``, Spark for a Spark DataFrame passed in. ``spark``:
+        ``data.path`` (a file, folder or glob, local or on a cluster's file
+        system such as ``hdfs://`` or ``s3a://``) is read and counted by Spark.
+    master : str, optional
+        Spark's master URL for ``engine="spark"`` (``local[2]``,
+        ``spark://host:7077``, ``yarn``); default: PySpark's own default.
+    progress : Progress, optional
+        Hears how far each long query is (see :mod:`audit.backends`).
+    """
+
+    engine: Literal["auto", "spark"] = "auto"
+    master: str | None = None
+    progress: Progress | None = None
 
 
-def _count_file(relation: Any, info: Any, name: str, spec: AuditSpec, plan: CountPlan,
-                fields: dict[str, str]) -> tuple[RawCounts, DataProvenance]:
-    """Count a file's relation (on disk, or read into memory) and record the file's provenance."""
+def _count_table(table: SqlTable, spec: AuditSpec, plan: CountPlan, *, source: str, fingerprint: bool,
+                 progress: Progress | None) -> tuple[RawCounts, str | None]:
+    """Check and count a SQL table: at most one pass of checks, the binning queries, one counting pass."""
+    _check_sql_types(table, spec, source)
+    profile = _profile(table, spec, plan, fingerprint=fingerprint, progress=progress, source=source)
+    d = table.dialect
+    where = d.kept(plan.where)
+    count = d.double(d.quote(plan.count)) if plan.count else None
+    for axis in ([plan.score] if plan.score else []) + list(plan.amounts):
+        distinct, low, high, people = profile.axes[axis.column]
+        if _too_many_values(table, axis.column, where, distinct):
+            plan = with_binning(plan, axis.column, _binning(
+                spec, axis.column, low, high, int(people), _sql_kth_largest(table, d.number(axis.column), where,
+                                                                            count)))
+    return count_sql(table, plan, progress=progress), profile.fingerprint
+
+
+def _too_many_values(table: SqlTable, column: str, where: str, estimate: float) -> bool:
+    """Whether a numeric column has more than ``MAX_EXACT_VALUES`` distinct values (then it is binned).
+
+    Exactly the pandas engine's rule, so every engine bins the same columns:
+    an estimate far from the limit decides alone; near it (within a factor
+    of 2, far beyond the estimators' error of a few per cent) the distinct
+    values are counted exactly, which is cheap because there are few.
+    """
+    d = table.dialect
+    if d.distinct_function == "count":
+        return estimate > MAX_EXACT_VALUES
+    if not MAX_EXACT_VALUES / 2 < estimate < 2 * MAX_EXACT_VALUES:
+        return estimate >= 2 * MAX_EXACT_VALUES
+    x = d.number(column)
+    exact = table.fetch(f"SELECT count(DISTINCT {x}) AS n FROM {table.source} WHERE {where}")["n"].iloc[0]
+    return int(exact) > MAX_EXACT_VALUES
+
+
+def _count_file(table: SqlTable, info: Any, name: str, spec: AuditSpec, plan: CountPlan, fields: dict[str, str],
+                progress: Progress | None) -> tuple[RawCounts, DataProvenance]:
+    """Count a file's table (on disk, or read into memory) and record the file's provenance."""
     source = f"'{name}'"
-    check_columns(relation.columns, plan, source=source, fields=fields)
-    _check_sql_types(relation, spec, source)
-    raw = _count_relation(relation, spec, plan)
+    check_columns(table.columns, plan, source=source, fields=fields)
+    raw, _ = _count_table(table, spec, plan, source=source, fingerprint=False, progress=progress)
     return raw, DataProvenance(source=name, format=info.format, sha256=info.sha256,
                                fingerprint_method="sha256 of the file's bytes", encoding=info.encoding,
                                delimiter=info.delimiter, size_bytes=info.size_bytes)
 
 
-def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
-                 fingerprint: bool = True) -> tuple[RawCounts, DataProvenance]:
-    """Count the data named by the spec, or the ``data`` given in its place, in one pass.
+def _count_database(spec: AuditSpec, plan: CountPlan, fields: dict[str, str], *, fingerprint: bool,
+                    progress: Progress | None) -> tuple[RawCounts, DataProvenance]:
+    """Count a database table or query where it lives: one check pass and one aggregation, counts only back."""
+    data = spec.data
+    table = PostgresTable(data.url or "", table=data.table, query=data.query)
+    try:
+        what = f"table '{data.table}'" if data.table else "the query in data.query"
+        source = f"{what} of {table.shown}"
+        check_columns(table.columns, plan, source=source, fields=fields)
+        raw, digest = _count_table(table, spec, plan, source=source, fingerprint=fingerprint, progress=progress)
+    finally:
+        table.close()
+    return raw, DataProvenance(
+        source=f"{table.shown} {f'table {data.table}' if data.table else 'query'}", format="postgresql",
+        sha256=digest, fingerprint_method="sha256 of PostgreSQL's row count and sum of md5-based row hashes of the "
+                                          "columns used" if fingerprint else "not computed")
+
+
+def _count_spark_file(spec: AuditSpec, base_dir: Path, plan: CountPlan, fields: dict[str, str], *,
+                      master: str | None, progress: Progress | None) -> tuple[RawCounts, DataProvenance]:
+    """Read ``data.path`` with Spark and count it there; a local file is identified by the SHA-256 of its bytes."""
+    from audit.readers import detect_format, file_sha256
+
+    text = spec.data.path or ""
+    local = "://" not in text
+    if local and not Path(text).is_absolute():
+        text = str(base_dir / text)
+    fmt = detect_format(text.rstrip("/*") if text.endswith("/*") else text) if Path(text).suffix else "parquet"
+    if fmt not in ("csv", "parquet"):
+        raise UsageError(f"data.path: --engine spark reads Parquet and CSV files, not {fmt}; convert the file, or "
+                         f"run without --engine spark", reason=ReasonCode.UNSUPPORTED_DATA)
+    digest = file_sha256(text) if local else None
+    frame = spark_read(spark_session(master), text, fmt)
+    table = SparkTable(frame)
+    try:
+        source = f"'{spec.data.path}'"
+        check_columns(table.columns, plan, source=source, fields=fields)
+        raw, fingerprint = _count_table(table, spec, plan, source=source, fingerprint=not local, progress=progress)
+    finally:
+        table.close()
+    return raw, DataProvenance(source=str(spec.data.path), format=fmt, sha256=digest or fingerprint,
+                               fingerprint_method="sha256 of the file's bytes" if local else
+                               "sha256 of Spark's row count and sum of row hashes of the columns used")
+
+
+def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *, fingerprint: bool = True,
+                 options: EngineOptions = EngineOptions()) -> tuple[RawCounts, DataProvenance]:
+    """Count the data named by the spec, or the ``data`` given in its place, in one pass where it lives.
 
     Parameters
     ----------
     spec : AuditSpec
-        The validated spec (columns, filter, weights, read options).
+        The validated spec (columns, filter, weights, read options, file or database).
     base_dir : Path
         Folder a relative ``data.path`` is taken from.
-    data : LoadedTable, DataFrame, polars or pyarrow table, DuckDB relation, optional
-        Replaces ``data.path``. A :class:`audit.uploads.LoadedTable` is
+    data : LoadedTable, DataFrame, polars or pyarrow table, DuckDB relation, Spark DataFrame, optional
+        Replaces the spec's data. A :class:`audit.uploads.LoadedTable` is
         counted as its file (the spec's read options are not applied again:
         the file was read when it was loaded). Never modified.
     fingerprint : bool
-        Hash the used columns of a table passed in (files and loaded files
-        are identified by the SHA-256 of their bytes instead).
+        Hash the used columns of a table passed in or of a database table
+        (files are identified by the SHA-256 of their bytes instead).
+    options : EngineOptions
+        Engine (Spark for ``data.path``), Spark master and progress callback.
 
     Returns
     -------
@@ -308,7 +443,8 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
         The counts of the one pass.
     provenance : DataProvenance
         For a file or LoadedTable: its name, format, SHA-256 of the bytes,
-        encoding, delimiter and size in bytes.
+        encoding, delimiter and size in bytes; for a database or Spark: the
+        source and a fingerprint of the columns used.
 
     Raises
     ------
@@ -316,29 +452,33 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
         The data cannot be read, lacks a column, has a non-numeric score,
         weight or count column, or ``data.where`` is not a valid filter
         (``WHERE_INVALID``, also when it tries to read a file over data in
-        memory).
+        memory); a database cannot be reached or has no such table.
+    UsageError
+        Data of an unsupported type, ``engine="spark"`` without a file, or a
+        driver (PostgreSQL, PySpark) that is not installed.
     """
-    import duckdb
-
     from audit.uploads import LoadedTable, locked_connection, relation_of
 
     plan = plan_for(spec)
     fields = _fields(spec)
+    progress = options.progress
+    if options.engine == "spark" and (data is not None or not spec.data.path):
+        raise UsageError("--engine spark reads the spec's data.path with Spark (a Spark DataFrame is counted by "
+                         "Spark without it); give the spec a data.path, or drop --engine spark",
+                         reason=ReasonCode.OPTION_INVALID)
     if data is None:
+        if spec.data.url:
+            return _count_database(spec, plan, fields, fingerprint=fingerprint, progress=progress)
         if not spec.data.path:
-            raise SpecError("data.path: the spec names no data file; add 'data: {path: FILE}' or pass the data "
-                            "directly", reason=ReasonCode.SPEC_INVALID)
-        from audit.readers import ReadOptions, open_table
-
-        path = Path(spec.data.path)
-        if not path.is_absolute():
-            path = base_dir / path
-        con = duckdb.connect()
-        relation, info = open_table(path, con, options=ReadOptions(
-            encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
-        return _count_file(relation, info, str(spec.data.path), spec, plan, fields)
+            raise SpecError("data.path: the spec names no data file; add 'data: {path: FILE}' (or a database "
+                            "'url' with a 'table'), or pass the data directly", reason=ReasonCode.SPEC_INVALID)
+        if options.engine == "spark":
+            return _count_spark_file(spec, base_dir, plan, fields, master=options.master, progress=progress)
+        con, relation, info = _open_file(spec, base_dir)
+        return _count_file(DuckTable(relation, con, cheap_row_count=info.format == "parquet"), info,
+                           str(spec.data.path), spec, plan, fields, progress)
     if isinstance(data, LoadedTable):
-        return _count_file(relation_of(data), data.info, data.name, spec, plan, fields)
+        return _count_file(DuckTable(relation_of(data)), data.info, data.name, spec, plan, fields, progress)
     if isinstance(data, pd.DataFrame):
         source = "the DataFrame"
         check_columns([str(c) for c in data.columns], plan, source=source, fields=fields)
@@ -349,17 +489,37 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *,
                                     if fingerprint else "not computed")
         if plan.where is None:
             return _count_frame(data, spec, plan), provenance
-        relation = locked_connection().from_df(data)
-        return _count_relation(relation, spec, plan), provenance
-    relation, kind = _as_relation(data)
+        raw, _ = _count_table(DuckTable(locked_connection().from_df(data)), spec, plan, source=source,
+                              fingerprint=False, progress=progress)
+        return raw, provenance
+    if is_spark_frame(data):
+        table: SqlTable = SparkTable(data)
+        kind, method = "Spark DataFrame", "sha256 of Spark's row count and sum of row hashes of the columns used"
+    else:
+        relation, kind = _as_relation(data)
+        table, method = DuckTable(relation), "sha256 of DuckDB's sum of row hashes of the columns used"
     source = f"the {kind}"
-    check_columns(relation.columns, plan, source=source, fields=fields)
-    _check_sql_types(relation, spec, source)
-    digest = _relation_fingerprint(relation, plan.columns) if fingerprint else None
-    raw = _count_relation(relation, spec, plan)
+    try:
+        check_columns(table.columns, plan, source=source, fields=fields)
+        raw, digest = _count_table(table, spec, plan, source=source, fingerprint=fingerprint, progress=progress)
+    finally:
+        if isinstance(table, SparkTable):
+            table.close()
     return raw, DataProvenance(source=kind, format=kind, sha256=digest,
-                               fingerprint_method="sha256 of DuckDB's sum of row hashes of the columns used"
-                               if fingerprint else "not computed")
+                               fingerprint_method=method if fingerprint else "not computed")
+
+
+def _open_file(spec: AuditSpec, base_dir: Path) -> tuple[Any, Any, Any]:
+    """(connection, relation, TableInfo) of the spec's file on a DuckDB connection of its own."""
+    import duckdb
+
+    from audit.readers import ReadOptions, open_table
+
+    path = Path(spec.data.path or "")
+    con = duckdb.connect(config={"preserve_insertion_order": False})
+    relation, info = open_table(path if path.is_absolute() else base_dir / path, con, options=ReadOptions(
+        encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
+    return con, relation, info
 
 
 def open_relation(spec: AuditSpec, base_dir: Path, data: Any = None) -> Any:
@@ -368,20 +528,24 @@ def open_relation(spec: AuditSpec, base_dir: Path, data: Any = None) -> Any:
     In-memory data (a LoadedTable, a pandas, polars or pyarrow table) is put on
     a locked connection (no file access), so ``data.where`` can be applied to
     it safely; the spec's own file is opened on a connection of its own.
-    """
-    import duckdb
 
+    Raises
+    ------
+    UsageError
+        For a database (``data.url``) or a Spark DataFrame: these scans run on
+        files and data in memory only.
+    """
     from audit.uploads import LoadedTable, locked_connection, relation_of
 
+    if (data is None and spec.data.url) or is_spark_frame(data):
+        where = "a database (data.url)" if data is None else "a Spark DataFrame"
+        raise UsageError(f"proxies: the proxy scan reads every column of the data, and runs on files and data in "
+                         f"memory only, not on {where}; remove 'proxies' from the spec for this run, or export the "
+                         f"candidate columns to a Parquet file and audit that", reason=ReasonCode.UNSUPPORTED_DATA)
     if isinstance(data, LoadedTable):
         return relation_of(data)
     if data is None:
-        from audit.readers import ReadOptions, open_table
-
-        path = Path(spec.data.path or "")
-        relation, _ = open_table(path if path.is_absolute() else base_dir / path, duckdb.connect(), options=ReadOptions(
-            encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
-        return relation
+        return _open_file(spec, base_dir)[1]
     if isinstance(data, pd.DataFrame):
         return locked_connection().from_df(data)
     return _as_relation(data)[0]

@@ -71,6 +71,36 @@ class DataSpec(_Model):
     count_column: str | None = Field(
         None, description="Aggregate input: each row is a cell of a table of counts, and this column says how "
                           "many people it stands for (non-negative whole numbers).")
+    url: str | None = Field(
+        None, description="A database instead of a file: a PostgreSQL URL such as "
+                          "postgresql://auditor@db.example:5432/decisions (give the password with PGPASSWORD or "
+                          "~/.pgpass, not here). The database does the counting; only counts come back.")
+    table: str | None = Field(None, description="With url: the table (or schema.table) to audit.")
+    query: str | None = Field(None, description="With url: one SELECT statement, in the database's SQL, whose "
+                                                "rows are audited (instead of table).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "DataSpec":
+        if self.path and self.url:
+            raise ValueError("give either 'path' (a file) or 'url' (a database), not both")
+        if self.url:
+            if (self.table is None) == (self.query is None):
+                raise ValueError("with 'url', give exactly one of 'table' or 'query'")
+            file_options = [k for k in ("encoding", "delimiter", "sheet") if getattr(self, k) is not None]
+            if file_options:
+                raise ValueError(f"{', '.join(file_options)} only apply to files, not to a database 'url'")
+            if not self.url.lower().startswith(("postgresql://", "postgres://")):
+                raise ValueError(f"'url' must be a PostgreSQL URL (postgresql://user@host:port/database); got "
+                                 f"'{self.url.split('://')[0]}://…'")
+            from urllib.parse import urlsplit
+
+            if urlsplit(self.url).password is not None:
+                raise ValueError("'url' holds a password, which would be written into every report and "
+                                 "result.json; remove it and give it with the PGPASSWORD environment variable or "
+                                 "a ~/.pgpass file")
+        elif self.table is not None or self.query is not None:
+            raise ValueError("'table' and 'query' need 'url' (the database to read them from)")
+        return self
 
 
 class LabelSpec(_Model):

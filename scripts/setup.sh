@@ -2,7 +2,9 @@
 # Create .venv and install the toolkit with its test dependencies, once per change of pyproject.toml.
 # Sourced by demo.sh and test.sh; needs python3 (3.11+), the package registry and, for PDF reports,
 # Pango and poppler-utils (installed with apt-get when missing and running as root). With
-# AUDIT_SETUP_BROWSER=1 (test.sh sets it) it also installs Debian's chromium for the app's browser tests.
+# AUDIT_SETUP_BROWSER=1 (test.sh sets it) it also installs Debian's chromium for the app's browser tests, and
+# with AUDIT_SETUP_SERVICES=1 (test.sh sets it) Debian's PostgreSQL server and a Java runtime for Spark, which
+# the tests start themselves (tests/services.py).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -23,6 +25,12 @@ _setup_missing_system_packages() {
     [ -x /usr/bin/chromium ] || missing="$missing chromium"
     [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$missing fonts-dejavu-core"
   fi
+  if [ "${AUDIT_SETUP_SERVICES:-0}" = 1 ]; then
+    # The PostgreSQL tests run initdb and pg_ctl from Debian's server package on a throwaway cluster; the
+    # package's own cluster and service are not used. PySpark (local mode) needs Java 17 or newer.
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing="$missing postgresql"
+    command -v java >/dev/null 2>&1 || missing="$missing openjdk-17-jre-headless"
+  fi
   echo "${missing# }"
 }
 _setup_system_packages() {
@@ -31,7 +39,7 @@ _setup_system_packages() {
   [ -z "$missing" ] && return 0
   if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "setup: WARNING: missing system packages: $missing" >&2
-    echo "setup: PDF reports, the PDF tests and the browser tests need them; install them with" >&2
+    echo "setup: PDF reports and the PDF, browser, PostgreSQL and Spark tests need them; install them with" >&2
     echo "setup:   sudo apt-get install -y --no-install-recommends $missing" >&2
     return 0
   fi
@@ -41,7 +49,7 @@ _setup_system_packages() {
     echo "setup: apt-get install failed; running apt-get update and trying again" >&2
     DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 || true
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing >&2; then
-      echo "setup: WARNING: could not install $missing; PDF reports and the PDF tests will not work" >&2
+      echo "setup: WARNING: could not install $missing; the features and tests that need them will not work" >&2
       return 0
     fi
   fi
