@@ -78,6 +78,10 @@ class SqlTable(ABC):
         """The column as a group or label value (decimals as doubles, so labels match every engine)."""
         return self.dialect.quote(column)
 
+    def small_range(self, column: str) -> tuple[int, int] | None:
+        """(lowest, highest) value a narrow integer column can hold, or None (other types, other engines)."""
+        return None
+
     @abstractmethod
     def _run(self, sql: str) -> pd.DataFrame:
         """Run ``sql``; raise :class:`SqlFailure` in words when the engine refuses it."""
@@ -112,6 +116,10 @@ class SqlTable(ABC):
             thread.join()
 
 
+_NARROW_INTEGERS = {"TINYINT": (-128, 127), "UTINYINT": (0, 255), "SMALLINT": (-32768, 32767),
+                    "USMALLINT": (0, 65535)}
+
+
 class DuckTable(SqlTable):
     """A DuckDB relation: a file or glob on disk, or data in memory on a locked connection."""
 
@@ -133,6 +141,9 @@ class DuckTable(SqlTable):
         from audit.counts import is_numeric_sql_type
 
         return is_numeric_sql_type(self._types[column])
+
+    def small_range(self, column: str) -> tuple[int, int] | None:
+        return _NARROW_INTEGERS.get(self._types[column].upper())
 
     def _run(self, sql: str) -> pd.DataFrame:
         import duckdb

@@ -663,18 +663,56 @@ class _CountQuery:
 
     sql: str
     names: tuple[str, ...]      # group-key columns of the result, in the order of the grouping sets
-    main_keys: tuple[str, ...]  # the keys of the main grouping set (cells × labels × score)
+    main_keys: tuple[str, ...]  # the columns of the main set's cells × labels × score, once unfolded
     kept: bool                  # whether ``kept`` is a key (the filter evaluated per row, not pushed into the scan)
     pushed: bool                # whether the filter is a WHERE in the scan (rows read counted apart)
+    folded: tuple[tuple[str, int, int, int], ...] = ()  # label keys packed into ``lf``: (name, low, size, stride)
+
+    def unfold(self, result: pd.DataFrame) -> pd.DataFrame:
+        """The result with the packed label key ``lf`` split back into its columns (NaN for a missing value)."""
+        if not self.folded:
+            return result
+        packed = result["lf"].to_numpy(dtype=np.int64)
+        columns = {}
+        for name, low, size, stride in self.folded:
+            code = (packed // stride) % size
+            columns[name] = np.where(code == size - 1, np.nan, code + low)
+        return result.assign(**columns)
+
+
+_MAX_PACKED = 2 ** 31  # packed keys stay in 32-bit integer arithmetic
+
+
+def _fold(table: SqlTable, plan: CountPlan) -> tuple[tuple[str, int, int, int], ...]:
+    """Narrow integer label columns packed into one grouping key (one key hashes faster than several)."""
+    ranges = [(f"l{i}", table.small_range(c)) for i, c in enumerate(plan.labels)]
+    narrow = [(name, r) for name, r in ranges if r is not None]
+    folded, stride = [], 1
+    for name, (low, high) in narrow:
+        size = high - low + 2  # the last code is a missing value
+        if stride * size >= _MAX_PACKED:
+            break
+        folded.append((name, low, size, stride))
+        stride *= size
+    return tuple(folded) if len(folded) > 1 else ()
 
 
 def _count_query(table: SqlTable, plan: CountPlan) -> _CountQuery:
-    """One ``GROUP BY GROUPING SETS`` query: the main counts and one histogram per amount, per cell."""
+    """One aggregation: the main counts and (as further grouping sets) one histogram per amount, per cell."""
     d = table.dialect
     k = len(plan.protected)
     keys = [f"{table.value_sql(c)} AS k{i}" for i, c in enumerate(plan.protected)]
-    keys += [f"{table.value_sql(c)} AS l{i}" for i, c in enumerate(plan.labels)]
-    main_keys = [f"k{i}" for i in range(k)] + [f"l{i}" for i in range(len(plan.labels))]
+    folded = _fold(table, plan)
+    packed = {name for name, *_ in folded}
+    labels = [(f"l{i}", c) for i, c in enumerate(plan.labels) if f"l{i}" not in packed]
+    keys += [f"{table.value_sql(c)} AS {name}" for name, c in labels]
+    main_keys = [f"k{i}" for i in range(k)] + [name for name, _ in labels]
+    if folded:
+        columns = {f"l{i}": d.quote(c) for i, c in enumerate(plan.labels)}
+        # `x + 128`, not `x - (-128)`: the literal 128 does not fit x's type, so the sum is computed wider
+        keys.append(" + ".join(f"coalesce({columns[name]} {'+' if low < 0 else '-'} {abs(low)}, {size - 1}) * {stride}"
+                               for name, low, size, stride in folded) + " AS lf")
+        main_keys.append("lf")
     if plan.score:
         keys.append(f"{_numeric_sql(d, plan.score.column, plan.score.binning)} AS s")
         main_keys.append("s")
@@ -693,7 +731,7 @@ def _count_query(table: SqlTable, plan: CountPlan) -> _CountQuery:
         product = " * ".join(factors + list(terms))
         return f"sum({product})" if product else "count(*)"
 
-    aggregates = [f"sum(c) AS n" if plan.count else "count(*) AS n"]
+    aggregates = ["sum(c) AS n" if plan.count else "count(*) AS n"]
     if plan.weight:  # without weights every person weighs 1: the weight sums are the counts
         aggregates += [f"{total()} AS w", f"{total('w')} AS w2"]
     if plan.score:
@@ -705,12 +743,16 @@ def _count_query(table: SqlTable, plan: CountPlan) -> _CountQuery:
     names = list(dict.fromkeys(sum(sets, [])))
     # the mask over every key (Spark's grouping_id takes all of them, in order); the amounts' keys come last
     set_id = d.grouping(names) if plan.amounts else "0"
-    grouping = ", ".join("(" + ", ".join(s_) + ")" for s_ in sets)
+    # one set (no amounts) is a plain GROUP BY, which engines run a little faster
+    grouping = ", ".join(names) if len(sets) == 1 else \
+        "GROUPING SETS (" + ", ".join("(" + ", ".join(s_) + ")" for s_ in sets) + ")"
     where = f" WHERE {d.kept(plan.where)}" if pushed else ""
     sql = (f"SELECT {', '.join(names)}, {set_id} AS set_id, {', '.join(aggregates)} "
            f"FROM (SELECT {', '.join(keys + inner)} FROM {table.source}{where}) AS audit_rows "
-           f"GROUP BY GROUPING SETS ({grouping})")
-    return _CountQuery(sql=sql, names=tuple(names), main_keys=tuple(main_keys), kept=kept, pushed=pushed)
+           f"GROUP BY {grouping}")
+    decoded = [f"k{i}" for i in range(k)] + [f"l{i}" for i in range(len(plan.labels))] + (["s"] if plan.score else [])
+    return _CountQuery(sql=sql, names=tuple(names), main_keys=tuple(decoded), kept=kept, pushed=pushed,
+                       folded=folded)
 
 
 def _sums(result: pd.DataFrame, plan: CountPlan) -> np.ndarray:
@@ -757,7 +799,7 @@ def count_sql(table: SqlTable, plan: CountPlan, *, progress: Progress | None = N
                       if query.pushed else None)
     except SqlFailure as error:
         raise _sql_error(error, plan, table.columns) from None
-    return _decode(result, plan, query, rows_total, engine=table.engine)
+    return _decode(query.unfold(result), plan, query, rows_total, engine=table.engine)
 
 
 def _decode(result: pd.DataFrame, plan: CountPlan, query: _CountQuery, rows_total: int | None, *,

@@ -23,13 +23,20 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats as sps
 
 from audit.stats import _critical_value
+
+
+def _sps() -> Any:
+    """scipy.stats, imported on first use (about 0.6 s; a yes/no audit never needs it)."""
+    from scipy import stats
+
+    return stats
 
 __all__ = [
     "AUCResult",
@@ -281,7 +288,7 @@ def ks_two_sample(values: ArrayLike, h1: ArrayLike, h2: ArrayLike, h1_sq: ArrayL
     if not weighted and whole and max(n1, n2) <= KS_EXACT_LIMIT:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = sps.ks_2samp(np.repeat(x, c1.astype(np.int64)), np.repeat(x, c2.astype(np.int64)),
+            result = _sps().ks_2samp(np.repeat(x, c1.astype(np.int64)), np.repeat(x, c2.astype(np.int64)),
                                   method="auto")
         fell_back = any("Switching" in str(w.message) for w in caught)  # scipy's exact method can fail
         return KSResult(float(result.statistic), float(result.pvalue),
@@ -290,7 +297,7 @@ def ks_two_sample(values: ArrayLike, h1: ArrayLike, h2: ArrayLike, h1_sq: ArrayL
     e1 = _effective_n(c1, None if not weighted else np.asarray(h1_sq if h1_sq is not None else c1, dtype=float))
     e2 = _effective_n(c2, None if not weighted else np.asarray(h2_sq if h2_sq is not None else c2, dtype=float))
     en = e1 * e2 / (e1 + e2)
-    p = float(np.clip(sps.kstwo.sf(d, max(int(np.round(en)), 1)), 0.0, 1.0))
+    p = float(np.clip(_sps().kstwo.sf(d, max(int(np.round(en)), 1)), 0.0, 1.0))
     return KSResult(d, p, "asymptotic (effective sizes)" if weighted else "asymptotic")
 
 
@@ -326,7 +333,7 @@ def mann_whitney(h1: ArrayLike, h2: ArrayLike) -> MannWhitneyResult:
     u = max(u1, n1 * n2 - u1)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.float64(u - n1 * n2 / 2 - 0.5) / np.sqrt(max(variance, 0.0))
-    p = float(np.clip(2 * sps.norm.sf(z), 0.0, 1.0))  # all values tied: z = -inf and p = 1, as scipy
+    p = float(np.clip(2 * _sps().norm.sf(z), 0.0, 1.0))  # all values tied: z = -inf and p = 1, as scipy
     return MannWhitneyResult(u1, p, u1 / (n1 * n2))
 
 
@@ -349,7 +356,7 @@ def kruskal_wallis(table: ArrayLike) -> tuple[float, float, float]:
     h = 12 / (total * (total + 1)) * float(np.sum(rank_sums ** 2 / counts.sum(axis=1))) - 3 * (total + 1)
     h /= correction
     dof = groups - 1
-    return float(h), float(dof), float(sps.chi2.sf(h, dof))
+    return float(h), float(dof), float(_sps().chi2.sf(h, dof))
 
 
 @dataclass(frozen=True)
@@ -376,7 +383,7 @@ def chi_square_independence(table: ArrayLike) -> ChiSquareResult:
     if counts.ndim != 2 or min(counts.shape) < 2:
         nan = float("nan")
         return ChiSquareResult(nan, nan, nan, nan, nan)
-    result = sps.chi2_contingency(counts, correction=False)
+    result = _sps().chi2_contingency(counts, correction=False)
     total = counts.sum()
     v = float(np.sqrt(result.statistic / (total * (min(counts.shape) - 1))))
     return ChiSquareResult(float(result.statistic), float(result.dof), float(result.pvalue), v,
@@ -436,7 +443,7 @@ def mean_interval(summary: MeanSummary, confidence: float) -> tuple[float, float
     se = summary.se
     if not np.isfinite(se):
         return float("nan"), float("nan")
-    half = float(sps.t.ppf(0.5 + confidence / 2, summary.n - 1)) * se
+    half = float(_sps().t.ppf(0.5 + confidence / 2, summary.n - 1)) * se
     return summary.mean - half, summary.mean + half
 
 
@@ -468,7 +475,7 @@ def welch_test(a: MeanSummary, b: MeanSummary) -> WelchResult:
         return WelchResult(float(np.copysign(np.inf, a.mean - b.mean)), nan, 0.0, 0.0)
     dof = se2 ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1))
     t = (a.mean - b.mean) / np.sqrt(se2)
-    return WelchResult(float(t), float(dof), float(2 * sps.t.sf(abs(t), dof)), float(np.sqrt(se2)))
+    return WelchResult(float(t), float(dof), float(2 * _sps().t.sf(abs(t), dof)), float(np.sqrt(se2)))
 
 
 def difference_of_means_interval(a: MeanSummary, b: MeanSummary, confidence: float) -> tuple[float, float]:
@@ -479,7 +486,7 @@ def difference_of_means_interval(a: MeanSummary, b: MeanSummary, confidence: flo
         return difference, difference
     if not np.isfinite(test.dof):
         return float("nan"), float("nan")
-    half = float(sps.t.ppf(0.5 + confidence / 2, test.dof)) * test.se
+    half = float(_sps().t.ppf(0.5 + confidence / 2, test.dof)) * test.se
     return difference - half, difference + half
 
 
@@ -553,7 +560,7 @@ def quantile_interval(values: ArrayLike, counts: ArrayLike, q: float, confidence
     weighted = counts_sq is not None and not np.array_equal(np.asarray(counts_sq, dtype=np.float64)[keep], c)
     n = _effective_n(c, np.asarray(counts_sq, dtype=np.float64)[keep] if weighted else None)
     size = max(int(np.floor(n)), 1) if weighted else int(round(total))
-    binomial = sps.binom(size, q)
+    binomial = _sps().binom(size, q)
     a = (1 - confidence) / 2
     low_index, high_index = int(binomial.ppf(a)) - 1, int(binomial.isf(a))
     scale = total / size

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy.special import ndtr
 
 from audit import distributions, stats
 from audit.cells import CellCounts
@@ -128,7 +128,7 @@ def distribution_tables(spec: AuditSpec, groups: ScoreGroups, reference: Referen
             se = float(np.hypot(auc.se[g], auc.se[r]))
             ci = (difference - z * se, difference + z * se) if se > 0 else (np.nan, np.nan)
             statistic = difference / se if se > 0 else np.nan
-            p = float(2 * sps.norm.sf(abs(statistic))) if np.isfinite(statistic) else np.nan
+            p = float(2 * ndtr(-abs(statistic))) if np.isfinite(statistic) else np.nan
             comparison_rows.append(_comparison(
                 view, a, groups.labels[g], reference, "auc", float(auc.auc[g]), float(auc.auc[r]),
                 int(n_truth[g]), int(n_truth[r]), difference_ci=ci, test="z (DeLong, independent groups)",

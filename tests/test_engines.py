@@ -50,9 +50,11 @@ def decisions(n: int = 12000, seed: int = 11) -> pd.DataFrame:
     score[rng.random(n) < 0.01] = np.nan
     amount = np.round(rng.gamma(2.0, 900.0, n)).astype(float)
     amount[rng.random(n) < 0.02] = np.nan
+    flag = pd.array(np.where(rng.random(n) < 0.01, None, (risk > 0.45).astype(int)), dtype="Int8")
+    found = pd.array(np.where(np.isnan(y), None, np.nan_to_num(y).astype(int)), dtype="Int16")
     return pd.DataFrame({"region": region, "sex": sex, "y": y, "tier": tier, "score": score,
                          "prob": risk + rng.random(n) * 1e-6, "amount": amount,
-                         "w": rng.integers(1, 9, n) / 4.0})
+                         "w": rng.integers(1, 9, n) / 4.0, "flag": flag, "found": found})
 
 
 BASE = {"system": {"name": "engines"}, "outcome": {"column": "y", "positive": 1},
@@ -68,6 +70,9 @@ SPECS = {
                             "amounts": [{"column": "amount", "higher_is": "favourable"}],
                             "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25], "rule": "ci"},
                                        {"metric": "fpr", "ratio": [0.8, 1.25], "rule": "point"}]},
+    "narrow_integer_labels": {**BASE, "outcome": {"column": "found", "positive": 1},
+                              "decision": {"column": "flag", "positive": 1, "adverse": True},
+                              "policy": [{"metric": "fpr", "ratio": [0.8, 1.25], "rule": "ci"}]},
     "binned_score_weights": {**BASE, "data": {"weight": "w"},
                              "score": {"column": "prob", "threshold": [0.45, {"top_percent": 10}], "adverse": True},
                              "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25], "rule": "ci"}]},
@@ -81,7 +86,7 @@ def with_data(spec: dict[str, Any], **data: Any) -> dict[str, Any]:
     return changed
 
 
-EXACT_SUMS = {"tiers_weights", "score_amount_filter"}
+EXACT_SUMS = {"tiers_weights", "score_amount_filter", "narrow_integer_labels"}
 
 
 def assert_same_counts(got: RawCounts, expected: RawCounts, engine: str, *, exact: bool = True) -> None:
