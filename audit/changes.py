@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -521,3 +522,30 @@ def compare_results(old: AuditResult | Mapping[str, Any], new: AuditResult | Map
     return Changes(rates=rates, disparities=disparities, verdicts=verdicts,
                    notes=_notes(before, after, disparities), regression=bool((verdicts["change"] == "regressed").any()),
                    confidence=float(confidence), correction=correction)
+
+
+def read_result_file(path: str | Path) -> dict[str, Any]:
+    """A ``result.json`` read back: the file itself, or the ``--out`` folder that holds it.
+
+    Raises
+    ------
+    UsageError
+        (``DATA_NOT_FOUND``) when the path or the folder's ``result.json`` does not exist.
+    DataError
+        (``DATA_UNREADABLE``) when the file is not JSON of the shape ``audit run --out`` writes.
+    """
+    given = Path(path)
+    file = given / "result.json" if given.is_dir() else given
+    if not file.is_file():
+        where = f"the folder {given} has no result.json" if given.is_dir() else f"{given} does not exist"
+        raise UsageError(f"audit diff: {where}; give a result.json or the folder written by 'audit run --out'",
+                         reason=ReasonCode.DATA_NOT_FOUND)
+    try:
+        loaded = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DataError(f"audit diff: {file} is not a readable result.json ({error}); give the file that "
+                        f"'audit run --out' wrote", reason=ReasonCode.DATA_UNREADABLE) from None
+    if not isinstance(loaded, dict) or "verdicts" not in loaded:
+        raise DataError(f"audit diff: {file} is JSON but not an audit result (no 'verdicts'); give the "
+                        f"result.json that 'audit run --out' wrote", reason=ReasonCode.DATA_UNREADABLE)
+    return loaded

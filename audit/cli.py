@@ -340,5 +340,60 @@ def metrics() -> None:
     console.print(extra)
 
 
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option("--confidence", type=float, default=0.95, show_default=True,
+              help="Confidence of the intervals of the changes; a change is significant below 1 - confidence.")
+@click.option("--correction", type=click.Choice(["holm", "bh", "none"]), default="holm", show_default=True,
+              help="Adjustment of the p-values of the changes.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write every changed rate, disparity and verdict to this JSON file.")
+def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Path | None) -> None:
+    """Compare two results of one system (result.json files or 'audit run --out' folders); exit 1 on a regression.
+
+    A regression is a verdict that got worse: pass to fail, pass to inconclusive, inconclusive to fail.
+    """
+    from audit.changes import compare_results, read_result_file
+    from audit.result import table_records
+    from audit.wording import number
+
+    changes = compare_results(read_result_file(old), read_result_file(new), confidence=confidence,
+                              correction=correction)
+    console = _console()
+    summary = changes.summary()
+    moved = changes.disparities[changes.disparities["moved_beyond_intervals"].fillna(False).astype(bool)
+                                | changes.disparities["significant"].fillna(False).astype(bool)]
+    console.print(f"verdicts: {summary.verdicts_regressed} regressed, {summary.verdicts_improved} improved, "
+                  f"{summary.verdicts_same} the same, {summary.verdicts_new} new, {summary.verdicts_gone} gone",
+                  markup=False)
+    changed = changes.verdicts[changes.verdicts["change"].isin(["regressed", "improved"])]
+    for r in changed.to_dict(orient="records"):
+        colour = "bold red" if r["change"] == "regressed" else "green"
+        console.print(f"  [{colour}]{r['change']}[/]: {r['rule']} | {r['view']} | {r['attribute']} = {r['group']}: "
+                      f"{r['old_verdict']} -> {r['new_verdict']}")
+    console.print(f"disparities: {summary.disparities_significant} changed significantly, "
+                  f"{summary.disparities_moved} moved beyond both intervals (of {summary.disparities})",
+                  markup=False)
+    for r in moved.to_dict(orient="records"):
+        console.print(f"  {r['view']} | {r['metric']} | {r['attribute']} = {r['group']} vs {r['new_reference']}: "
+                      f"ratio {number(r['old_ratio'])} -> {number(r['new_ratio'])} (adj. p {number(r['p_adjusted'], 2)})",
+                      markup=False)
+    console.print(f"rates: {summary.rates_significant} of {summary.rates} changed significantly "
+                  f"({summary.rates_undefined} undefined on a side)", markup=False)
+    for note in changes.notes:
+        console.print(f"note: {note}", markup=False)
+    if json_path is not None:
+        body = {"regression": changes.regression, "confidence": changes.confidence,
+                "correction": changes.correction, "notes": list(changes.notes),
+                "verdicts": table_records(changes.verdicts), "disparities": table_records(changes.disparities),
+                "rates": table_records(changes.rates)}
+        json_path.write_text(json.dumps(body, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+        console.print(f"wrote {json_path}", markup=False)
+    console.print(f"[{'bold red' if changes.regression else 'green'}]"
+                  f"{'REGRESSION' if changes.regression else 'no regression'}[/]")
+    sys.exit(EXIT_FAIL if changes.regression else EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
