@@ -395,5 +395,29 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
     sys.exit(EXIT_FAIL if changes.regression else EXIT_OK)
 
 
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out/demo"),
+              show_default=True, help="Folder for the reports (one sub-folder per scenario) and index.html.")
+@click.option("--examples", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of scenarios (default: the bundled examples/).")
+@click.option("--no-pdf", is_flag=True, help="Skip the PDF reports (faster).")
+def demo(out_dir: Path, examples: Path | None, no_pdf: bool) -> None:
+    """Audit every bundled scenario and write their reports to one folder with an index page.
+
+    Exit 0 when every scenario was audited (whatever its verdict), 2 when one could not be.
+    """
+    from rich.markup import escape
+
+    from audit.demo import run_demo
+
+    console = _console()
+    entries = run_demo(out_dir, examples, pdf=not no_pdf)
+    for e in entries:
+        shown = f"[{COLOUR.get(e.verdict, 'bold red')}]{e.verdict.upper()}[/]"
+        console.print(f"{escape(e.name)}: {shown} {escape(e.system)}" + (f" — {escape(e.error)}" if e.error else ""))
+    console.print(f"index: {out_dir / 'index.html'}", markup=False)
+    sys.exit(EXIT_USAGE if any(e.error for e in entries) else EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
