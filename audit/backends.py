@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -85,6 +85,9 @@ class SqlTable(ABC):
     @abstractmethod
     def _run(self, sql: str) -> pd.DataFrame:
         """Run ``sql``; raise :class:`SqlFailure` in words when the engine refuses it."""
+
+    def close(self) -> None:
+        """Release what the table holds (a connection, a temporary view); nothing for DuckDB."""
 
     def fetch(self, sql: str, *, progress: Progress | None = None, phase: str = "counting") -> pd.DataFrame:
         """The (small) result of ``sql`` as a pandas frame, reporting progress while it runs."""
@@ -170,10 +173,13 @@ class PostgresTable(SqlTable):
 
     dialect = POSTGRESQL
     engine = "postgresql"
+    description: str
+    """How messages name the input: ``table 'T' of URL`` or ``the query in data.query of URL``."""
 
     def __init__(self, url: str, *, table: str | None = None, query: str | None = None) -> None:
-        self.url = url
         self.shown = redact_url(url)
+        self.description = f"table '{table}' of {self.shown}" if query is None else \
+            f"the query in data.query of {self.shown}"
         self._connection = _pg_connect(url, self.shown)
         self.field = "data.query" if query else "data.table"
         inner = query.strip().rstrip(";") if query else f"SELECT * FROM {_qualified(table or '')}"
@@ -348,7 +354,3 @@ def is_spark_frame(data: Any) -> bool:
     """Whether ``data`` is a PySpark DataFrame (classic or Spark Connect), without importing pyspark."""
     return type(data).__module__.startswith("pyspark.") and hasattr(data, "createOrReplaceTempView")
 
-
-def supported_urls() -> Sequence[str]:
-    """The URL schemes ``data.url`` accepts."""
-    return ("postgresql://", "postgres://")

@@ -275,11 +275,10 @@ def validate(spec: Path) -> None:
 
         table = PostgresTable(loaded.data.url, table=loaded.data.table, query=loaded.data.query)
         try:
-            what = f"table '{loaded.data.table}'" if loaded.data.table else "the query in data.query"
-            check_columns(table.columns, plan_for(loaded), source=f"{what} of {table.shown}", fields=_fields(loaded))
+            check_columns(table.columns, plan_for(loaded), source=table.description, fields=_fields(loaded))
         finally:
             table.close()
-        console.print(f"data: {what} of {table.shown} (PostgreSQL; all {len(plan_for(loaded).columns)} columns "
+        console.print(f"data: {table.description} (PostgreSQL; all {len(plan_for(loaded).columns)} columns "
                       f"named in the spec are present)", markup=False)
     console.print(f"{spec}: valid spec for '{loaded.system.name}' — {len(loaded.protected)} protected "
                   f"attribute(s), {len(loaded.intersections)} intersection(s), {len(loaded.policy)} policy "

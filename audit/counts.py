@@ -662,8 +662,6 @@ class _CountQuery:
     """The counting query of a plan on one table, and how to read its result back."""
 
     sql: str
-    names: tuple[str, ...]      # group-key columns of the result, in the order of the grouping sets
-    main_keys: tuple[str, ...]  # the columns of the main set's cells × labels × score, once unfolded
     kept: bool                  # whether ``kept`` is a key (the filter evaluated per row, not pushed into the scan)
     pushed: bool                # whether the filter is a WHERE in the scan (rows read counted apart)
     folded: tuple[tuple[str, int, int, int], ...] = ()  # label keys packed into ``lf``: (name, low, size, stride)
@@ -750,9 +748,7 @@ def _count_query(table: SqlTable, plan: CountPlan) -> _CountQuery:
     sql = (f"SELECT {', '.join(names)}, {set_id} AS set_id, {', '.join(aggregates)} "
            f"FROM (SELECT {', '.join(keys + inner)} FROM {table.source}{where}) AS audit_rows "
            f"GROUP BY {grouping}")
-    decoded = [f"k{i}" for i in range(k)] + [f"l{i}" for i in range(len(plan.labels))] + (["s"] if plan.score else [])
-    return _CountQuery(sql=sql, names=tuple(names), main_keys=tuple(decoded), kept=kept, pushed=pushed,
-                       folded=folded)
+    return _CountQuery(sql=sql, kept=kept, pushed=pushed, folded=folded)
 
 
 def _sums(result: pd.DataFrame, plan: CountPlan) -> np.ndarray:
@@ -823,7 +819,8 @@ def _decode(result: pd.DataFrame, plan: CountPlan, query: _CountQuery, rows_tota
         rows = is_main & kept
         if rows.any():
             chosen = result[rows]
-            main.keys.append(np.stack([axis.codes(chosen[key]) for axis, key in zip(axes, query.main_keys)]))
+            names = [f"k{i}" for i in range(k)] + [f"l{i}" for i in range(len(plan.labels))] + ["s"]  # one per axis
+            main.keys.append(np.stack([axis.codes(chosen[name]) for axis, name in zip(axes, names)]))
             main.sums.append(list(sums[rows][:, :5 if plan.score else 3].T))
         for j in range(n_amounts):
             rows = (set_ids == (1 << n_amounts) - 1 - (1 << (n_amounts - 1 - j))) & kept

@@ -352,7 +352,7 @@ def _too_many_values(table: SqlTable, column: str, where: str, estimate: float) 
     values are counted exactly, which is cheap because there are few.
     """
     d = table.dialect
-    if d.distinct_function == "count":
+    if d.exact_distinct:
         return estimate > MAX_EXACT_VALUES
     if not MAX_EXACT_VALUES / 2 < estimate < 2 * MAX_EXACT_VALUES:
         return estimate >= 2 * MAX_EXACT_VALUES
@@ -378,10 +378,9 @@ def _count_database(spec: AuditSpec, plan: CountPlan, fields: dict[str, str], *,
     data = spec.data
     table = PostgresTable(data.url or "", table=data.table, query=data.query)
     try:
-        what = f"table '{data.table}'" if data.table else "the query in data.query"
-        source = f"{what} of {table.shown}"
-        check_columns(table.columns, plan, source=source, fields=fields)
-        raw, digest = _count_table(table, spec, plan, source=source, fingerprint=fingerprint, progress=progress)
+        check_columns(table.columns, plan, source=table.description, fields=fields)
+        raw, digest = _count_table(table, spec, plan, source=table.description, fingerprint=fingerprint,
+                                   progress=progress)
     finally:
         table.close()
     return raw, DataProvenance(
@@ -399,7 +398,7 @@ def _count_spark_file(spec: AuditSpec, base_dir: Path, plan: CountPlan, fields: 
     local = "://" not in text
     if local and not Path(text).is_absolute():
         text = str(base_dir / text)
-    fmt = detect_format(text.rstrip("/*") if text.endswith("/*") else text) if Path(text).suffix else "parquet"
+    fmt = detect_format(text) if Path(text).suffix else "parquet"  # a folder (or folder/*) of Parquet parts
     if fmt not in ("csv", "parquet"):
         raise UsageError(f"data.path: --engine spark reads Parquet and CSV files, not {fmt}; convert the file, or "
                          f"run without --engine spark", reason=ReasonCode.UNSUPPORTED_DATA)
@@ -503,8 +502,7 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *, fingerpri
         check_columns(table.columns, plan, source=source, fields=fields)
         raw, digest = _count_table(table, spec, plan, source=source, fingerprint=fingerprint, progress=progress)
     finally:
-        if isinstance(table, SparkTable):
-            table.close()
+        table.close()
     return raw, DataProvenance(source=kind, format=kind, sha256=digest,
                                fingerprint_method=method if fingerprint else "not computed")
 

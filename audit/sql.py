@@ -89,9 +89,14 @@ class Dialect:
         """The grouping-set bitmask of ``names`` (first name = highest bit)."""
         return f"{self.grouping_function}({', '.join(names)})"
 
+    @property
+    def exact_distinct(self) -> bool:
+        """Whether :meth:`distinct` counts exactly (no estimate)."""
+        return self.distinct_function == "count"
+
     def distinct(self, expression: str) -> str:
         """A (possibly approximate) count of the distinct non-NULL values of ``expression``."""
-        if self.distinct_function == "count":
+        if self.exact_distinct:
             return f"count(DISTINCT {expression})"
         return f"{self.distinct_function}({expression})"
 

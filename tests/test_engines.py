@@ -277,3 +277,17 @@ def test_master_without_spark_engine_is_a_usage_error(parquet: Path, tmp_path: P
     done = subprocess.run([sys.executable, "-m", "audit.cli", "run", str(spec_path), "--master", "local[1]"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "--master is Spark's master URL; use it with --engine spark" in done.stderr
+
+
+def test_validate_connects_and_checks_the_columns(database: str, tmp_path: Path) -> None:
+    spec_path = tmp_path / "spec.yaml"
+    for table, code, said in (("decisions", 0, "data: table 'decisions' of postgresql://postgres@127.0.0.1:"),
+                              ("decision", 2, "data.table: the database postgresql://")):
+        spec_path.write_text(yaml.safe_dump(with_data(SPECS["tiers_weights"], url=database, table=table),
+                                            allow_unicode=True, sort_keys=False))
+        done = subprocess.run([sys.executable, "-m", "audit.cli", "validate", str(spec_path)], capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == code and said in done.stdout + done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        if code == 0:  # region, sex, tier, y and w
+            assert "(PostgreSQL; all 5 columns named in the spec are present)" in done.stdout
