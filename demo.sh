@@ -1,26 +1,23 @@
 #!/usr/bin/env bash
-# The main job: set up, audit every bundled example with the CLI (printing the verdicts and writing
+# The main job: set up, then `audit demo --out out`: audit every bundled scenario (examples/*/spec.yaml),
+# print each verdict and whether it matches the scenario's documented findings, and write to out/<scenario>/
 # result.json, summary.md, junit.xml, the oversight report in HTML and PDF, the public small-cell-suppressed
-# outputs and manifest.json to out/<example>/), then start the auditors' app on http://localhost:8501
-# (AUDIT_APP_PORT sets another port; --no-app stops after the audits). Ctrl+C stops the app.
+# outputs and manifest.json, with out/index.html linking them all. Then start the auditors' app on
+# http://localhost:8501 (AUDIT_APP_PORT sets another port; --no-app stops after the audits). Ctrl+C stops it.
 set -uo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"
 source "$root/scripts/setup.sh" || exit 2
+echo
+echo "=== audit demo --out out: every scenario in examples/ (one 'audit run SPEC --out out/NAME --report' each)"
 status=0
-for spec in "$root"/examples/*/spec.yaml; do
-  name="$(basename "$(dirname "$spec")")"
-  echo
-  echo "=== $name: audit run ${spec#$root/} --out out/$name --report"
-  code=0
-  audit run "$spec" --out "$root/out/$name" --report || code=$?
-  case $code in
-    0) echo "=== $name: exit 0 (no rule fails)";;
-    1) echo "=== $name: exit 1 (a fairness rule fails, as the example documents)";;
-    *) echo "=== $name: exit $code (error)"; status=2;;
-  esac
-done
-if [ "$status" != 0 ] || [ "${1:-}" = "--no-app" ]; then
-  exit $status
+audit demo --out "$root/out" --examples "$root/examples" || status=$?
+if [ "$status" != 0 ]; then
+  echo "=== audit demo: exit $status (a scenario could not be audited; its message is above)"
+  exit 2
+fi
+echo "=== reports of every scenario: $root/out/index.html"
+if [ "${1:-}" = "--no-app" ]; then
+  exit 0
 fi
 port="${AUDIT_APP_PORT:-8501}"
 echo

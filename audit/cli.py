@@ -413,7 +413,8 @@ def demo(out_dir: Path, examples: Path | None, no_pdf: bool) -> None:
     entries = run_demo(out_dir, examples, pdf=not no_pdf)
     for e in entries:
         shown = f"[{COLOUR.get(e.verdict, 'bold red')}]{e.verdict.upper()}[/]"
-        console.print(f"{escape(e.name)}: {shown} {escape(e.system)}" + (f" — {escape(e.error)}" if e.error else ""))
+        console.print(f"{escape(e.name)}: {shown} {escape(e.system)}" + (f" — {escape(e.error)}" if e.error else "")
+                      + (f" ({escape(e.expected)})" if e.expected else ""))
     console.print(f"index: {out_dir / 'index.html'}", markup=False)
     sys.exit(EXIT_USAGE if any(e.error for e in entries) else EXIT_OK)
 

@@ -5,6 +5,10 @@ report (what ``audit run --report`` writes) goes to ``OUT/<scenario>/``, and
 ``OUT/index.html`` lists every scenario with its system, purpose, verdict and
 counts of verdicts, linking to each report. A scenario whose audit raises an
 error is listed with the error's message; the others still run.
+
+A scenario with an ``expected_findings.yaml`` (its documented ground truth,
+see :mod:`audit.expected`) is also checked against it, and the index says
+whether the audit found exactly the disparities the scenario planted.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from pathlib import Path
 
 from audit.engine import run
 from audit.errors import AuditError, ReasonCode, UsageError
+from audit.expected import check_expected, load_expected
 from audit.report.writer import write_report
+from audit.result import AuditResult
 
 _LINKS = ("report.html", "report.pdf", "result.json", "summary.md", "junit.xml")
 
@@ -30,6 +36,8 @@ class DemoEntry:
     verdict: str
     counts: dict[str, int]
     error: str | None = None
+    expected: str | None = None
+    """Against the scenario's expected findings: 'findings as documented', or what differs; None without one."""
 
 
 def bundled_examples() -> Path:
@@ -59,12 +67,24 @@ def run_demo(out_dir: str | Path, examples: str | Path | None = None, *, pdf: bo
             result = run(spec)
             write_report(result, out / name, pdf=pdf)
             entries.append(DemoEntry(name=name, system=result.spec.system.name, purpose=result.spec.system.purpose
-                                     or "", verdict=result.verdict, counts=result.verdict_counts()))
+                                     or "", verdict=result.verdict, counts=result.verdict_counts(),
+                                     expected=_against_expected(result, spec.parent / "expected_findings.yaml")))
         except AuditError as error:
             entries.append(DemoEntry(name=name, system=name, purpose="", verdict="error", counts={},
                                      error=str(error)))
     (out / "index.html").write_text(index_html(entries), encoding="utf-8")
     return entries
+
+
+def _against_expected(result: AuditResult, path: Path) -> str | None:
+    """'findings as documented' when the result makes exactly the expected findings, else what differs."""
+    if not path.is_file():
+        return None
+    check = check_expected(result, load_expected(path))
+    if check.ok:
+        return "findings as documented"
+    return (f"findings differ from {path.name}: {len(check.missing)} missing, {len(check.unexpected)} unexpected, "
+            f"{len(check.other)} other")
 
 
 def index_html(entries: list[DemoEntry]) -> str:
@@ -74,6 +94,8 @@ def index_html(entries: list[DemoEntry]) -> str:
         links = " · ".join(f'<a href="{html.escape(e.name)}/{f}">{f}</a>' for f in _LINKS) if e.error is None \
             else html.escape(e.error)
         counts = ", ".join(f"{e.counts.get(v, 0)} {v}" for v in ("fail", "pass", "inconclusive")) if e.counts else ""
+        if e.expected:
+            counts += f"<br><small>{html.escape(e.expected)}</small>"
         rows.append(f"<tr><td><b>{html.escape(e.system)}</b><br><small>{html.escape(e.purpose)}</small></td>"
                     f"<td class=\"{e.verdict}\">{e.verdict.upper()}</td><td>{counts}</td><td>{links}</td></tr>")
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Audits of the bundled "

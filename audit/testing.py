@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from audit.engine import run
+from audit.expected import ExpectedFindings, check_expected, load_expected
 from audit.result import AuditResult
 from audit.spec import AuditSpec
 from audit.wording import interval, number
 
-__all__ = ["assert_audit_passes"]
+__all__ = ["assert_audit_finds", "assert_audit_passes"]
 
 
 def assert_audit_passes(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
@@ -65,3 +66,36 @@ def assert_audit_passes(spec: "str | Path | Mapping[str, Any] | AuditSpec", data
     if not len(rows):
         lines += [f"  - {note}" for note in result.notes]
     raise AssertionError("\n".join(lines))
+
+
+def assert_audit_finds(spec: "str | Path | Mapping[str, Any] | AuditSpec",
+                       expected: "str | Path | ExpectedFindings", data: Any = None) -> AuditResult:
+    """Run an audit and raise ``AssertionError`` unless it makes exactly the expected findings.
+
+    Parameters
+    ----------
+    spec : path, mapping or AuditSpec
+        The audit spec, as for :func:`audit.run`.
+    expected : path or ExpectedFindings
+        The expected-findings YAML file (format in :mod:`audit.expected`), or its parsed form.
+    data : optional
+        Replaces the spec's data, as in :func:`assert_audit_passes`. Never modified.
+
+    Returns
+    -------
+    AuditResult
+        The result, when every expected finding is made and no more than ``allowed_unexpected`` others.
+
+    Raises
+    ------
+    AssertionError
+        Listing each expected finding not made, each finding made but not expected, and any mismatch of the
+        overall verdict, the inconclusive verdicts or the flagged proxies.
+    """
+    wanted = expected if isinstance(expected, ExpectedFindings) else load_expected(expected)
+    result = run(spec, data)
+    check = check_expected(result, wanted)
+    if not check.ok:
+        raise AssertionError(f"audit of '{result.spec.system.name}' differs from its expected findings:\n"
+                             + check.describe())
+    return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import time
@@ -11,7 +12,7 @@ import urllib.request
 
 from conftest import ROOT
 
-EXAMPLES = ("compas", "compas_scores", "compas_truth_tables", "welfare_fraud", "welfare_scores")
+EXAMPLES = tuple(sorted(p.parent.name for p in (ROOT / "examples").glob("*/spec.yaml")))
 
 
 def _free_port() -> int:
@@ -47,8 +48,13 @@ def test_demo_audits_every_example_and_starts_the_app(tmp_path) -> None:
         demo.wait(timeout=60)
     output = (tmp_path / "demo.log").read_text()
     assert f"the auditors' app: http://localhost:{port}" in output
+    assert len(EXAMPLES) >= 9 and "reports of every scenario" in output
+    index = (ROOT / "out" / "index.html").read_text()
     for example in EXAMPLES:
-        assert f"=== {example}: exit 1" in output
+        line = re.search(rf"^{example}: FAIL .*$", output, re.MULTILINE)
+        assert line and f'href="{example}/report.html"' in index, example
+        if (ROOT / "examples" / example / "expected_findings.yaml").exists():   # its documented ground truth
+            assert line.group(0).endswith("(findings as documented)"), line.group(0)
         body = json.loads((ROOT / "out" / example / "result.json").read_text())
         assert body["verdict"] == "fail"
         for name in ("junit.xml", "summary.md", "report.html", "report.pdf", "public.json", "manifest.json"):
