@@ -1,0 +1,260 @@
+"""Generate the synthetic Havenburg welfare-investigations data set.
+
+Everything in this file is invented. "Gemeente Havenburg" is a fictional Dutch
+municipality. The data imitate how a city's welfare-fraud risk model is really
+used, in the style of Rotterdam's model (2017-2021): every recipient of social
+assistance (*bijstand*) gets a risk score, the fraud team investigates only the
+1,200 highest scores of the year, and whether an unlawful payment was found is
+known **only for the investigated cases**. A few other cases are investigated
+after a tip or a data-matching hit. The model does not use nationality, but it
+raises the score of recipients whose language at home is not Dutch and of
+those who live in two districts where many migrants live; so its flags differ
+by nationality through those proxies. README.md beside this file documents
+every planted fact and the figures measured on the generated file.
+
+Run ``python generate.py`` to (re)write ``welfare_investigations.csv`` beside
+this script, or import :func:`generate` to get the same rows as a DataFrame.
+
+Only ``numpy.random.default_rng(seed)`` and its ``.random()`` and
+``.integers()`` methods are used; categorical draws come from cumulative
+probabilities on ``.random()`` and normal draws from the Box-Muller transform,
+so the output does not depend on numpy's higher-level samplers, whose streams
+numpy does not promise to keep stable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+OUTPUT_FILE = Path(__file__).resolve().parent / "welfare_investigations.csv"
+
+DEFAULT_N = 25_000
+DEFAULT_SEED = 20260318
+CAPACITY = 1_200  # investigations the fraud team can do in the year: the top-k of the score
+
+SEX = ("female", "male")
+SEX_P = (0.54, 0.46)
+
+# Age bands of recipients (18 to the state-pension age) and their shares.
+AGE_BANDS = {"18-26": (18, 26), "27-35": (27, 35), "36-45": (36, 45), "46-55": (46, 55), "56-66": (56, 66)}
+AGE_P = (0.14, 0.21, 0.24, 0.23, 0.18)
+
+NATIONALITIES = ("Dutch", "Moroccan", "Turkish", "Surinamese", "Syrian", "Polish", "Other EU", "Other")
+NATIONALITY_P = (0.60, 0.09, 0.08, 0.06, 0.05, 0.03, 0.03, 0.06)
+MISSING_NATIONALITY_P = 0.008  # not recorded in the extract; removed after scoring
+
+LANGUAGES = ("Dutch", "Arabic", "Tamazight", "Turkish", "Polish", "English", "other")
+# P(language spoken at home | nationality); columns follow LANGUAGES.
+LANGUAGE_P: dict[str, tuple[float, ...]] = {
+    "Dutch": (0.90, 0.02, 0.01, 0.02, 0.00, 0.01, 0.04),
+    "Moroccan": (0.25, 0.40, 0.30, 0.00, 0.00, 0.00, 0.05),
+    "Turkish": (0.25, 0.00, 0.00, 0.70, 0.00, 0.00, 0.05),
+    "Surinamese": (0.92, 0.00, 0.00, 0.00, 0.00, 0.02, 0.06),
+    "Syrian": (0.05, 0.85, 0.00, 0.00, 0.00, 0.00, 0.10),
+    "Polish": (0.10, 0.00, 0.00, 0.00, 0.80, 0.10, 0.00),
+    "Other EU": (0.10, 0.00, 0.00, 0.00, 0.00, 0.40, 0.50),
+    "Other": (0.15, 0.10, 0.00, 0.00, 0.00, 0.25, 0.50),
+}
+
+# The Dutch-language requirement of the Participation Act (taaleis): met, not met, or exempt.
+REQUIREMENT = ("met", "not met", "exempt")
+REQUIREMENT_P_DUTCH_HOME = (0.96, 0.01, 0.03)
+REQUIREMENT_P_OTHER_HOME = (0.50, 0.38, 0.12)
+REQUIREMENT_PENDING_MONTHS = 3  # spells this short are often not assessed yet (missing value)
+REQUIREMENT_PENDING_P = 0.60
+
+# P(needs an interpreter | language requirement); a missing requirement counts as "met".
+INTERPRETER_P = {"met": 0.01, "not met": 0.45, "exempt": 0.10}
+
+DISTRICTS = ("Havendijk", "Kaaipark", "Oud-Noord", "Lindenhof", "Vlietzoom", "Duinrand")
+MIGRANT_DISTRICTS = ("Havendijk", "Kaaipark")  # the two districts whose residents the score shifts up
+# P(district | nationality); columns follow DISTRICTS.
+DISTRICT_P: dict[str, tuple[float, ...]] = {
+    "Dutch": (0.04, 0.04, 0.22, 0.22, 0.23, 0.25),
+    "Moroccan": (0.30, 0.50, 0.06, 0.06, 0.05, 0.03),
+    "Turkish": (0.55, 0.25, 0.06, 0.06, 0.05, 0.03),
+    "Surinamese": (0.07, 0.07, 0.12, 0.50, 0.14, 0.10),
+    "Syrian": (0.35, 0.50, 0.05, 0.04, 0.04, 0.02),
+    "Polish": (0.30, 0.20, 0.35, 0.05, 0.05, 0.05),
+    "Other EU": (0.25, 0.20, 0.25, 0.10, 0.10, 0.10),
+    "Other": (0.35, 0.35, 0.10, 0.08, 0.07, 0.05),
+}
+
+HOUSEHOLD_TYPES = ("single", "single parent", "couple", "couple with children")
+# Single parents on social assistance are mostly women. Household type does not enter the score.
+HOUSEHOLD_P = {"female": (0.44, 0.32, 0.08, 0.16), "male": (0.70, 0.04, 0.10, 0.16)}
+
+LONG_SPELL_P = 0.45  # months on benefit: a mix of short spells (1-24) and long ones (1-120)
+
+# Ground truth: the same rate of unlawful payment for everyone.
+FRAUD_BASE_RATE = 0.08
+
+# The risk score's logit. Nationality, sex, age and household type have no weight;
+# language at home and district are the planted proxies.
+SCORE_INTERCEPT = -1.75
+SCORE_FRAUD_EFFECT = 1.30
+SCORE_MONTHS_EFFECT = 0.15  # per standard deviation of log(months_on_benefit)
+SCORE_LANGUAGE_SHIFT = 0.65  # language at home is not Dutch
+SCORE_DISTRICT_SHIFT = 0.50  # lives in Havendijk or Kaaipark
+SCORE_NOISE_SD = 1.00
+
+# Investigations outside the top-k: tips and data-matching hits, which find fraud far more often.
+TIP_P = {True: 0.03, False: 0.002}  # P(tip | unlawful payment), among cases outside the top-k
+
+
+def _categorical(u: np.ndarray, probabilities: Sequence[float]) -> np.ndarray:
+    """Index of the category each uniform draw falls into (cumulative probabilities)."""
+    cumulative = np.cumsum(np.asarray(probabilities, dtype=float))
+    cumulative /= cumulative[-1]
+    return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
+
+
+def _draw(rng: np.random.Generator, labels: Sequence[str], probabilities: Sequence[float], n: int) -> np.ndarray:
+    """``n`` labels drawn independently with the given probabilities."""
+    return np.asarray(labels, dtype=object)[_categorical(rng.random(n), probabilities)]
+
+
+def _draw_given(rng: np.random.Generator, given: np.ndarray, table: Mapping[str, Sequence[float]],
+                labels: Sequence[str]) -> np.ndarray:
+    """For each row, a label drawn from ``table[given[row]]`` (one uniform draw per row)."""
+    u = rng.random(len(given))
+    out = np.empty(len(given), dtype=object)
+    for key, probabilities in table.items():
+        mask = given == key
+        out[mask] = np.asarray(labels, dtype=object)[_categorical(u[mask], probabilities)]
+    return out
+
+
+def _standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Standard normal draws by the Box-Muller transform on ``rng.random()``."""
+    u1 = 1.0 - rng.random(n)  # in (0, 1], so the log is finite
+    u2 = rng.random(n)
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def _ages(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Age band and age in whole years (uniform within the band)."""
+    band = _draw(rng, tuple(AGE_BANDS), AGE_P, n)
+    low = np.array([AGE_BANDS[b][0] for b in band])
+    high = np.array([AGE_BANDS[b][1] for b in band])
+    return band, rng.integers(low, high + 1)
+
+
+def _months_on_benefit(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Length of the current benefit spell in months (1-120)."""
+    long_spell = rng.random(n) < LONG_SPELL_P
+    short, long_ = rng.integers(1, 25, size=n), rng.integers(1, 121, size=n)
+    return np.where(long_spell, long_, short).astype(np.int64)
+
+
+def _language_requirement(rng: np.random.Generator, language: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """The Dutch-language requirement (met / not met / exempt); missing for some short spells."""
+    home = np.where(language == "Dutch", "Dutch", "other")
+    table = {"Dutch": REQUIREMENT_P_DUTCH_HOME, "other": REQUIREMENT_P_OTHER_HOME}
+    requirement = _draw_given(rng, home, table, REQUIREMENT)
+    pending = (months <= REQUIREMENT_PENDING_MONTHS) & (rng.random(len(months)) < REQUIREMENT_PENDING_P)
+    requirement[pending] = None
+    return requirement
+
+
+def _needs_interpreter(rng: np.random.Generator, requirement: np.ndarray) -> np.ndarray:
+    """'yes' or 'no': whether contacts with the recipient need an interpreter."""
+    known = np.where(pd.isna(requirement), "met", requirement)
+    p = np.array([INTERPRETER_P[r] for r in known])
+    return np.where(rng.random(len(known)) < p, "yes", "no").astype(object)
+
+
+def risk_logit(fraud: np.ndarray, months: np.ndarray, language: np.ndarray, district: np.ndarray,
+               noise: np.ndarray) -> np.ndarray:
+    """The model's logit: informative about fraud, shifted up by the two proxies."""
+    log_months = np.log(months)
+    months_z = (log_months - log_months.mean()) / log_months.std()
+    return (SCORE_INTERCEPT + SCORE_FRAUD_EFFECT * fraud + SCORE_MONTHS_EFFECT * months_z
+            + SCORE_LANGUAGE_SHIFT * (language != "Dutch")
+            + SCORE_DISTRICT_SHIFT * np.isin(district, MIGRANT_DISTRICTS)
+            + SCORE_NOISE_SD * noise)
+
+
+def top_k_flags(score: np.ndarray, k: int) -> np.ndarray:
+    """Rows at or above the k-th highest score (ties with it included, as the audit counts top-k)."""
+    cutoff = np.sort(score)[-k]
+    return score >= cutoff
+
+
+def generate(seed: int = DEFAULT_SEED, n: int = DEFAULT_N, *, with_truth: bool = False) -> pd.DataFrame:
+    """Return ``n`` synthetic social-assistance recipients of Gemeente Havenburg for one year.
+
+    Parameters
+    ----------
+    seed : int
+        Seed for ``numpy.random.default_rng``; the shipped file uses the default.
+    n : int
+        Number of recipients (rows).
+    with_truth : bool
+        Also return the column ``true_fraud`` (whether an unlawful payment exists, for every row), which
+        the city cannot know and the shipped file does not contain. For the README's hidden figures only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``recipient_id``, ``sex``, ``age``, ``age_band``, ``nationality`` (missing for about 0.8%),
+        ``language_at_home``, ``dutch_language_requirement`` (missing when not yet assessed),
+        ``needs_interpreter``, ``district``, ``household_type``, ``months_on_benefit``, ``risk_score``,
+        ``investigated``, ``investigation_reason`` and ``fraud_found`` (missing unless investigated);
+        see README.md.
+    """
+    rng = np.random.default_rng(seed)
+
+    sex = _draw(rng, SEX, SEX_P, n)
+    age_band, age = _ages(rng, n)
+    nationality = _draw(rng, NATIONALITIES, NATIONALITY_P, n)
+    language = _draw_given(rng, nationality, LANGUAGE_P, LANGUAGES)
+    district = _draw_given(rng, nationality, DISTRICT_P, DISTRICTS)
+    household = _draw_given(rng, sex, HOUSEHOLD_P, HOUSEHOLD_TYPES)
+    months = _months_on_benefit(rng, n)
+    requirement = _language_requirement(rng, language, months)
+    interpreter = _needs_interpreter(rng, requirement)
+
+    fraud = rng.random(n) < FRAUD_BASE_RATE
+    logit = risk_logit(fraud, months, language, district, _standard_normal(rng, n))
+    risk_score = np.round(1.0 / (1.0 + np.exp(-logit)), 4)
+
+    flagged = top_k_flags(risk_score, CAPACITY)
+    tip = ~flagged & (rng.random(n) < np.where(fraud, TIP_P[True], TIP_P[False]))
+    investigated = flagged | tip
+    reason = np.where(flagged, "risk score", np.where(tip, "tip or data match", None)).astype(object)
+    fraud_found = pd.array(np.where(investigated, fraud.astype(int), 0), dtype="Int64")
+    fraud_found[~investigated] = pd.NA
+
+    nationality = nationality.copy()
+    nationality[rng.random(n) < MISSING_NATIONALITY_P] = None
+
+    frame = pd.DataFrame({
+        "recipient_id": [f"HB{i:06d}" for i in range(1, n + 1)],
+        "sex": sex,
+        "age": age.astype(np.int64),
+        "age_band": age_band,
+        "nationality": nationality,
+        "language_at_home": language,
+        "dutch_language_requirement": requirement,
+        "needs_interpreter": interpreter,
+        "district": district,
+        "household_type": household,
+        "months_on_benefit": months,
+        "risk_score": risk_score,
+        "investigated": investigated.astype(np.int64),
+        "investigation_reason": reason,
+        "fraud_found": fraud_found,
+    })
+    if with_truth:
+        frame["true_fraud"] = fraud.astype(np.int64)
+    return frame
+
+
+if __name__ == "__main__":
+    generate().to_csv(OUTPUT_FILE, index=False, lineterminator="\n", encoding="utf-8")
+    print(f"wrote {OUTPUT_FILE}")
