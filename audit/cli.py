@@ -96,6 +96,12 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
                   f"{'; strict: inconclusive counts as fail' if strict else ''})")
 
 
+_TRUST_MODEL = click.option(
+    "--trust-model", is_flag=True,
+    help="Load the spec's model even if it is a pickle or joblib file, or a skops file naming types outside the "
+         "trusted set. Such files run code when loaded: use only for a file you made or fully trust.")
+
+
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -113,8 +119,10 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
 @click.option("--master", help="Spark master URL for --engine spark (local[2], spark://host:7077, yarn).")
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Show the progress of long scans on stderr (default: when stderr is a terminal).")
+@_TRUST_MODEL
 def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool, with_report: bool, lang: str | None,
-        sign_key: Path | None, engine: str, master: str | None, show_progress: bool | None) -> None:
+        sign_key: Path | None, engine: str, master: str | None, show_progress: bool | None,
+        trust_model: bool) -> None:
     """Run the audit described by SPEC and print its verdicts."""
     from audit.engine import run as run_audit
     from audit.outputs import write_outputs
@@ -133,10 +141,10 @@ def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool, with_report
     display = ProgressDisplay(errors) if show_progress else None
     options = EngineOptions(engine="spark" if engine == "spark" else "auto", master=master, progress=display)
     if display is None:
-        result = run_audit(spec, options=options)
+        result = run_audit(spec, options=options, trust_model=trust_model)
     else:
         with display:
-            result = run_audit(spec, options=options)
+            result = run_audit(spec, options=options, trust_model=trust_model)
     console = _console()
     if quiet:
         console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
@@ -167,14 +175,15 @@ def _write_report(result: Any, out_dir: Path, *, lang: str | None, sign_key: Pat
 @click.option("--lang", type=click.Choice(["en", "vi"]), help="Language of the report (default: the spec's).")
 @click.option("--sign", "sign_key", type=click.Path(dir_okay=False, path_type=Path),
               help="Ed25519 private key (PEM) to sign the manifest with (see 'audit keygen').")
-def report(spec: Path, out_dir: Path, lang: str | None, sign_key: Path | None) -> None:
+@_TRUST_MODEL
+def report(spec: Path, out_dir: Path, lang: str | None, sign_key: Path | None, trust_model: bool) -> None:
     """Audit SPEC and write the oversight report (HTML and PDF) with its evidence into --out.
 
     Exits 0 whatever the verdict (the report states it); 2 on bad input.
     """
     from audit.engine import run as run_audit
 
-    result = run_audit(spec)
+    result = run_audit(spec, trust_model=trust_model)
     console = _console()
     console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
     _write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=False, console=console)
@@ -392,6 +401,44 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
     console.print(f"[{'bold red' if changes.regression else 'green'}]"
                   f"{'REGRESSION' if changes.regression else 'no regression'}[/]")
     sys.exit(EXIT_FAIL if changes.regression else EXIT_OK)
+
+
+@main.command()
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for alternatives.json, .csv, .svg and .md (the audit's --out folder puts them in its "
+                   "report).")
+@click.option("--attribute", help="Protected column whose groups the constraints equalise (default: the first).")
+@click.option("--constraint", "constraints", multiple=True,
+              type=click.Choice(["demographic_parity", "equalized_odds", "true_positive_rate_parity"]),
+              help="Constraint to try (repeat for several; default all three).")
+@click.option("--bound", "bounds", multiple=True, type=click.FloatRange(0, 1, min_open=True),
+              help="difference_bound of a re-trained alternative (repeat; default 0.01 0.02 0.05 0.1).")
+@click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5,
+              show_default=True, help="Share of the rows kept aside to judge every alternative.")
+@click.option("--utility", default="balanced_accuracy", show_default=True,
+              help="The agency's utility metric reported beside accuracy (tpr, ppv, f1, balanced_accuracy, ...).")
+@click.option("--metric", type=click.Choice(["fpr", "fnr", "selection_rate"]), default="fpr", show_default=True,
+              help="Disparity drawn on the chart's axis.")
+@_TRUST_MODEL
+def alternatives(spec: Path, out_dir: Path, attribute: str | None, constraints: tuple[str, ...],
+                 bounds: tuple[float, ...], holdout: float, utility: str, metric: str, trust_model: bool) -> None:
+    """Search for less discriminatory alternatives to the spec's model with fairlearn, and write the frontier.
+
+    Post-processing (ThresholdOptimizer) always; re-training (ExponentiatedGradient) when the spec gives
+    training data. Exit 0 when written, 2 on bad input.
+    """
+    from audit.alternatives import CONSTRAINTS, AlternativeOptions, find_alternatives, write_frontier
+
+    defaults = AlternativeOptions()
+    options = AlternativeOptions(attribute=attribute, holdout=holdout, bounds=bounds or defaults.bounds,
+                                 utility=utility, constraints=constraints or CONSTRAINTS)
+    frontier = find_alternatives(spec, options=options, trust_model=trust_model)
+    paths = write_frontier(frontier, out_dir, metric=metric)
+    console = _console()
+    for m in ("fpr", "fnr", "selection_rate"):
+        console.print(f"- {frontier.sentence(m)}", markup=False)
+    console.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
 
 
 @main.command()

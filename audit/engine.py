@@ -11,6 +11,9 @@ slider) keep the first and repeat the second:
   the same cut-offs), so a new threshold or policy needs no new pass.
 
 :func:`run` is the two in a row, with the proxy scan when the spec asks for one.
+When the spec names a model, :func:`run` first scores the rows with it (its
+output fills the decision or score column when the data lacks it) and adds
+the counterfactual flip test (:mod:`audit.model_audit`).
 """
 
 from __future__ import annotations
@@ -19,9 +22,9 @@ import datetime as _dt
 import hashlib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -33,6 +36,9 @@ from audit.result import AuditResult, Provenance
 from audit.sources import DataProvenance, EngineOptions, count_source, plan_for
 from audit.spec import AuditSpec, load_spec, spec_to_dict
 from audit.thresholds import fixed_splits, top_count
+
+if TYPE_CHECKING:
+    from audit.model_audit import ModelFindings
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,8 @@ def reusable(counted: Counted, spec: AuditSpec) -> bool:
 
 
 def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings | None = None,
-                  created_at: str | None = None, views: Collection[str] | None = None) -> AuditResult:
+                  created_at: str | None = None, views: Collection[str] | None = None,
+                  model: "ModelFindings | None" = None) -> AuditResult:
     """Every table, test and verdict of ``spec`` from counts made earlier; reads no data.
 
     Parameters
@@ -123,6 +130,8 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
         it is not derived from the counts).
     created_at : str, optional
         ISO 8601 time of the audit, for a result reopened from a registry; default now.
+    model : ModelFindings, optional
+        What the model adds (its provenance, the flip test), when the spec names one.
     views : collection of str, optional
         Derive only these decision views (see :func:`audit.findings.derive`): a
         partial result for redrawing one view, with that view's numbers exactly
@@ -145,14 +154,17 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
         toolkit_version=__version__, packages=package_versions(),
         spec_sha256=hashlib.sha256(spec_json.encode()).hexdigest(), data=counted.data,
         rows_read=raw.rows_read, rows_used=findings.rows_used, engine=raw.engine, seed=spec.statistics.seed,
-        created_at=created_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        created_at=created_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        model=model.provenance if model is not None else None)
     notes = list(findings.notes) + (list(proxies.notes) if proxies is not None else [])
+    notes += list(model.notes) if model is not None else []
     if not spec.policy:
         notes.append("the spec has no policy rules, so the overall verdict is inconclusive")
     return AuditResult(spec=spec, verdict=overall(list(findings.verdicts["verdict"])), groups=findings.groups,
                        comparisons=findings.comparisons, verdicts=findings.verdicts, spread=findings.spread,
                        notes=tuple(notes), provenance=provenance, counts=findings.primary,
-                       tables=findings.tables | ({"proxies": proxies.table} if proxies is not None else {}))
+                       tables=findings.tables | ({"proxies": proxies.table} if proxies is not None else {})
+                       | (model.tables if model is not None else {}))
 
 
 def scan_proxies(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None) -> ProxyFindings | None:
@@ -170,7 +182,7 @@ def _scan_proxies(spec: AuditSpec, base_dir: Path, data: Any) -> ProxyFindings |
 
 
 def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
-        fingerprint: bool = True, options: EngineOptions = EngineOptions()) -> AuditResult:
+        fingerprint: bool = True, options: EngineOptions = EngineOptions(), trust_model: bool = False) -> AuditResult:
     """Run an audit.
 
     Parameters
@@ -189,6 +201,9 @@ def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
     options : EngineOptions
         ``EngineOptions(engine="spark", master=...)`` reads ``data.path`` with
         Spark; ``progress=`` hears how far long queries are.
+    trust_model : bool
+        Load a pickle or joblib model, or a skops file naming types outside
+        the trusted set (``--trust-model``). Never set from a spec.
 
     Returns
     -------
@@ -202,5 +217,25 @@ def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
     'fail'
     """
     loaded, base_dir = load_spec(spec)
+    found = None
+    if loaded.model is not None:
+        from audit.model_audit import model_findings, score_rows
+
+        scored = score_rows(loaded, base_dir, data, trust=trust_model)
+        data = scored.data
     counted = _count(loaded, base_dir, data, fingerprint=fingerprint, options=options)
-    return derive_result(loaded, counted, proxies=_scan_proxies(loaded, base_dir, data))
+    proxies = _scan_proxies(loaded, base_dir, data)
+    if loaded.model is not None:
+        found = model_findings(loaded, scored, proxies.table if proxies is not None else None)
+    result = derive_result(loaded, counted, proxies=proxies, model=found)
+    if not loaded.custom_metrics:
+        return result
+    from audit.custom_metrics import SOURCE, custom_metric_table, custom_rows
+    from audit.sources import open_relation
+
+    frame, y_true, decisions, scores = custom_rows(loaded, open_relation(loaded, base_dir, data))
+    table = custom_metric_table(loaded, frame, y_true, decisions, scores)
+    note = (f"custom metrics ({', '.join(m.name for m in loaded.custom_metrics)}) are computed from the rows by "
+            f"{SOURCE.split('(')[1].rstrip(')')}, not from the counts, with within-group bootstrap intervals; no "
+            f"policy rule judges them")
+    return replace(result, tables=result.tables | {"custom_metrics": table}, notes=result.notes + (note,))

@@ -53,6 +53,8 @@ class ReasonCode(str, Enum):
     PDF_UNAVAILABLE = "pdf_unavailable"
     AUDIT_NOT_FOUND = "audit_not_found"
     AUDIT_NOT_OWNER = "audit_not_owner"
+    MODEL_REFUSED = "model_refused"
+    MODEL_INVALID = "model_invalid"
 
 
 REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
@@ -83,6 +85,8 @@ REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
     ReasonCode.PDF_UNAVAILABLE: ErrorCategory.USAGE,
     ReasonCode.AUDIT_NOT_FOUND: ErrorCategory.USAGE,
     ReasonCode.AUDIT_NOT_OWNER: ErrorCategory.USAGE,
+    ReasonCode.MODEL_REFUSED: ErrorCategory.USAGE,
+    ReasonCode.MODEL_INVALID: ErrorCategory.DATA,
 }
 
 

@@ -12,9 +12,13 @@ from __future__ import annotations
 import datetime as _dt
 import decimal
 import math
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 UNKNOWN = "unknown"
 
@@ -57,3 +61,14 @@ def unknown_label(labels: list[str] | tuple[str, ...]) -> str:
     while label in labels:
         label = f"{label} (missing value)" if label == UNKNOWN else f"{label}*"
     return label
+
+
+def binary_values(values: "pd.Series", positive: "Sequence[Any] | None") -> np.ndarray:
+    """Row by row: 1 where the value is one of ``positive``, 0 where it is another value, -1 where it is missing.
+
+    Values are compared by their labels (:func:`format_label`), so ``1``, ``1.0`` and ``"1"`` match. Without
+    ``positive``, the usual spellings of true count as positive (1, True, true, yes).
+    """
+    labels = values.map(format_label)
+    wanted = {format_label(v) for v in positive} if positive else {"1", "True", "true", "yes"}
+    return np.where(labels.isna(), -1, labels.isin(wanted).astype(np.int64))

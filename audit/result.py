@@ -56,6 +56,8 @@ class Provenance:
     engine: str
     seed: int
     created_at: str
+    model: dict[str, Any] | None = None
+    """The model the audit scored with (file, format, SHA-256, features), when the spec names one."""
 
 
 def _clean(value: Any) -> Any:

@@ -374,7 +374,9 @@ class StatisticsSpec(_Model):
 
     confidence: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of every interval.")
     correction: Literal["holm", "bh", "none"] = Field(
-        "holm", description="Multiple-comparison correction across all comparisons of the audit.")
+        "holm", description="Multiple-comparison correction of the p-values, within each decision view (one "
+                            "family per view). The verdicts are judged on the unadjusted intervals; the adjusted "
+                            "p-values are reported beside them.")
     min_group_size: int = Field(30, ge=1, description="Below this many people a verdict is inconclusive.")
     min_expected: float = Field(5.0, gt=0, description="Fisher's exact test when an expected cell is below this.")
     reference_rule: ReferenceRule = Field("largest", description="Default rule for choosing reference groups.")
@@ -415,6 +417,46 @@ class ReportSpec(_Model):
     recommendations: tuple[str, ...] = ()
 
 
+class ModelSpec(_Model):
+    """The model itself, when the oversight body has it: it scores the rows and answers counterfactual questions."""
+
+    path: str = Field(description="Model file, relative to the spec: a scikit-learn pipeline saved with skops "
+                                  "(.skops) or an ONNX model (.onnx). Pickle and joblib files can run any code when "
+                                  "loaded and are refused unless the command line says --trust-model.")
+    features: tuple[str, ...] = Field(min_length=1, description="Columns the model takes, in the order it expects.")
+    positive: Scalar = Field(1, description="The class whose probability is the score; a decision equal to it is "
+                                            "positive.")
+    threshold: float | None = Field(None, ge=0, le=1, description="Decide 'probability of positive >= threshold' "
+                                                                  "instead of the model's own predicted class.")
+    flip_test: bool = Field(True, description="Counterfactual flip test: set each protected attribute (and each "
+                                              "flagged proxy) the model takes to every other group's value, "
+                                              "score again, and report the share of decisions that change.")
+    flip_attributes: tuple[str, ...] | None = Field(
+        None, description="Columns to flip; default every protected column and flagged proxy among the features.")
+    sensitive_rows: int = Field(20, ge=0, le=1000, description="Rows most sensitive to a flip listed (by row "
+                                                                "number only, no other data).")
+
+
+class TrainingSpec(_Model):
+    """Training data for re-training less discriminatory alternatives (``audit alternatives``)."""
+
+    path: str = Field(description="CSV, Parquet or Excel file with the model's features, the outcome column and "
+                                  "the protected columns; relative to the spec.")
+
+
+class CustomMetricSpec(_Model):
+    """A metric that is not a function of counts, computed per group with fairlearn's MetricFrame."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Name in the results.")
+    function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$",
+                          description="'module:function' with scikit-learn's signature f(y_true, y_pred), e.g. "
+                                      "sklearn.metrics:matthews_corrcoef. Runs code: the CLI and Python API only.")
+    input: Literal["decision", "score"] = Field("decision", description="What is passed as y_pred: the decision "
+                                                                        "(0/1) or the score.")
+    replicates: int = Field(200, ge=0, le=5000, description="Bootstrap replicates of its within-group interval (0: "
+                                                             "none); each calls the function once per group.")
+
+
 class AuditSpec(_Model):
     """A complete audit: system, data, labels, protected attributes, policy, statistics."""
 
@@ -435,6 +477,11 @@ class AuditSpec(_Model):
         (), description="Crossed attributes: [col_a, col_b] or {columns, reference, reference_rule}.")
     policy: tuple[PolicyRule, ...] = ()
     metrics: tuple[str, ...] | None = Field(None, description="Metrics to compute; default all that apply.")
+    custom_metrics: tuple[CustomMetricSpec, ...] = Field(
+        (), description="Metrics beyond the counts, as Python callables, computed by group with fairlearn.")
+    model: ModelSpec | None = Field(None, description="The model: decisions and scores when the data has only "
+                                                      "features, and the counterfactual flip test.")
+    training: TrainingSpec | None = None
     statistics: StatisticsSpec = StatisticsSpec()
     report: ReportSpec = ReportSpec()
 
@@ -599,6 +646,24 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
                                                       "scores, not for tiers"))
     if raw.get("final_decision") is not None and not (has_decision or has_score):
         problems.append(Problem("final_decision", "needs the system's recommendation in 'decision' or 'score'"))
+    report = raw.get("report") if isinstance(raw.get("report"), Mapping) else {}
+    answers = report.get("answers") if isinstance(report.get("answers"), Mapping) else {}
+    if answers:
+        from audit.report.frameworks import item_ids
+
+        known_items = item_ids()
+        for item in answers:
+            if item not in known_items:
+                problems.append(Problem(f"report.answers.{item}", f"not a checklist item{did_you_mean(str(item), known_items)}; "
+                                                                  f"'audit frameworks' lists the ids"))
+    if raw.get("model") is not None and not (has_decision or has_score):
+        problems.append(Problem("model", "say where the model's output goes: 'decision: {column}' for its "
+                                         "predicted class or 'score: {column, threshold}' for its probability"))
+    if raw.get("training") is not None and (raw.get("model") is None or raw.get("outcome") is None):
+        problems.append(Problem("training", "re-training alternatives needs 'model' and 'outcome'"))
+    if raw.get("custom_metrics") and (raw.get("outcome") is None or not (has_decision or has_score)):
+        problems.append(Problem("custom_metrics", "a custom metric compares 'outcome' with the decision or score; "
+                                                  "the spec needs both"))
     outcome = raw.get("outcome") if isinstance(raw.get("outcome"), Mapping) else {}
     amount_columns = [a.get("column") for a in raw.get("amounts") or [] if isinstance(a, Mapping)]
     for i, column in enumerate(amount_columns):
@@ -635,6 +700,11 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
             message = _extra_metric_problem(metric, raw)
             if message:
                 problems.append(Problem(f"policy[{i}].metric", message))
+        if isinstance(metric, str) and metric_family(metric) in ("median", "quantile") and rule.get("rule") == "ci":
+            problems.append(Problem(f"policy[{i}].rule", f"a comparison of '{metric}' has no confidence interval, so "
+                                                         f"'rule: ci' could never decide; use 'rule: point' (the "
+                                                         f"Mann-Whitney p-value is reported beside it), or compare "
+                                                         f"means ('mean:...') with 'rule: ci'"))
         if isinstance(metric, str) and metric in METRICS and not (has_decision or has_score):
             problems.append(Problem(f"policy[{i}].metric", f"'{metric}' is a decision metric, but the spec has "
                                                             f"no decision or score"))

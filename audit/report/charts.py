@@ -142,3 +142,44 @@ def heat_map(rows: Sequence[str], columns: Sequence[str], cells: dict[tuple[str,
                         f'fill="{fill}"/>')
             body.append(_text(x + cell_w / 2, y + ROW * 0.95, text, anchor="middle"))
     return _frame(height, title, body)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One alternative on the frontier: its name, gap (x) and accuracy (y); ``current`` marks the model in use."""
+
+    label: str
+    gap: float
+    accuracy: float
+    current: bool = False
+
+
+def frontier_chart(points: Sequence[Point], *, title: str, x_title: str, y_title: str) -> str:
+    """Accuracy against the absolute disparity gap, one dot per alternative; the current model drawn in red."""
+    shown = [p for p in points if _finite(p.gap) and _finite(p.accuracy)]
+    height, bottom, left = 300, 250, 70
+    gaps = [abs(p.gap) for p in shown] or [0.0]
+    accuracies = [p.accuracy for p in shown] or [0.5]
+    x_high = max(max(gaps) * 1.1, 0.01)
+    y_low, y_high = min(accuracies) - 0.01, max(accuracies) + 0.01
+
+    def x(v: float) -> float:
+        return left + (WIDTH - left - RIGHT) * abs(v) / x_high
+
+    def y(v: float) -> float:
+        return bottom - (bottom - TOP) * (v - y_low) / (y_high - y_low)
+
+    body = [f'<line x1="{left}" y1="{bottom}" x2="{WIDTH - RIGHT}" y2="{bottom}" stroke="{MUTED}"/>',
+            f'<line x1="{left}" y1="{TOP}" x2="{left}" y2="{bottom}" stroke="{MUTED}"/>']
+    for i in range(5):
+        gx, gy = x_high * i / 4, y_low + (y_high - y_low) * i / 4
+        body.append(_text(x(gx), bottom + 14, f"{gx:.2f}", anchor="middle", fill=MUTED))
+        body.append(_text(left - 6, y(gy) + 4, f"{gy:.3f}", anchor="end", fill=MUTED))
+    body.append(_text((left + WIDTH - RIGHT) / 2, bottom + 32, x_title, anchor="middle"))
+    body.append(_text(8, TOP - 8, y_title))
+    for p in shown:
+        colour = BAD if p.current else ACCENT
+        body.append(f'<circle cx="{x(p.gap):.1f}" cy="{y(p.accuracy):.1f}" r="{6 if p.current else 4}" '
+                    f'fill="{colour}"><title>{escape(p.label)}</title></circle>')
+        body.append(_text(x(p.gap) + 8, y(p.accuracy) - 6, p.label, fill=colour if p.current else MUTED))
+    return _frame(height, title, body)
