@@ -184,7 +184,10 @@ class SetupForm:
             decision["column"] = self.decision_column
             if self.kind == "tiers":  # each tier says whether it harms or benefits: no overall direction
                 decision.pop("positive", None)
-                decision["tiers"] = {"ordered": self.tiers_ordered, "values": dict(self.tiers)}
+                before = decision.get("tiers") if isinstance(decision.get("tiers"), dict) else {}
+                written = "ordered" in before or not before or not self.tiers_ordered
+                ordered = {"ordered": self.tiers_ordered} if written else {}
+                decision["tiers"] = {**ordered, "values": dict(self.tiers)}   # ordered (the default) stays unwritten
             else:
                 decision.pop("tiers", None)
                 decision["adverse"] = self.adverse
@@ -198,7 +201,9 @@ class SetupForm:
             spec.pop("final_decision", None)
         spec["protected"] = [self._protected(p, spec.get("protected") or []) for p in self.protected]
         if self.intersections:
-            spec["intersections"] = [list(columns) for columns in self.intersections]
+            before = {tuple(i["columns"]): i for i in spec.get("intersections") or [] if isinstance(i, dict)}
+            spec["intersections"] = [before.get(tuple(columns), list(columns))   # a set reference is kept
+                                     for columns in self.intersections]
         else:
             spec.pop("intersections", None)
         spec["policy"] = [self._rule(r, spec.get("policy") or []) for r in self.policy]
