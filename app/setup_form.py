@@ -296,3 +296,13 @@ def _text(value: Any) -> str:
 
 
 __all__ = ["SetupForm", "ProtectedChoice", "PolicyChoice", "metric_choices", "column_numeric", "FOUR_FIFTHS"]
+
+
+CODE_KEYS = ("model", "training", "custom_metrics")
+"""Spec sections that load a model or import Python code: the command line runs them, the app never does."""
+
+
+def without_code(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The spec without :data:`CODE_KEYS`, and the keys it had (a copy; ``raw`` is not changed)."""
+    kept = {k: v for k, v in raw.items() if k not in CODE_KEYS}
+    return kept, [k for k in CODE_KEYS if raw.get(k) is not None]

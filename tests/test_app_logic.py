@@ -182,3 +182,15 @@ def test_hash_password_command() -> None:
 
     result = CliRunner().invoke(main, ["hash-password", "--password", "bí mật"])
     assert result.exit_code == 0 and verify_password("bí mật", result.output.strip())
+
+
+def test_a_spec_with_a_model_or_custom_metrics_loses_them_in_the_app() -> None:
+    from audit_app.setup_form import without_code
+
+    raw = {"system": {"name": "x"}, "decision": {"column": "d"}, "protected": [{"column": "g"}],
+           "model": {"path": "m.pkl", "features": ["a"]},
+           "custom_metrics": [{"name": "m", "function": "os:system"}]}
+    kept, dropped = without_code(raw)
+    assert dropped == ["model", "custom_metrics"] and "model" not in kept and "custom_metrics" not in kept
+    assert raw["model"]["path"] == "m.pkl"                      # the caller's dict is not changed
+    assert validate_spec(kept).model is None

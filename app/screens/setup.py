@@ -21,7 +21,8 @@ from audit.errors import SpecError
 from audit.spec import parse_spec_text, spec_to_dict, spec_to_yaml, validate_spec
 from audit_app.actions import run_audit, spec_mapping
 from audit_app.guard import guarded, show_error
-from audit_app.setup_form import PolicyChoice, ProtectedChoice, SetupForm, column_numeric, metric_choices
+from audit_app.setup_form import (PolicyChoice, ProtectedChoice, SetupForm, column_numeric, metric_choices,
+                                  without_code)
 from audit_app.state import Visit, visit
 from audit_app.text import _, count, lang
 
@@ -61,8 +62,18 @@ def _spec_upload(state: Visit) -> None:
     st.session_state["setup.spec_marker"] = uploaded.file_id
     raw = parse_spec_text(uploaded.getvalue(), source=f"'{uploaded.name}'")
     spec = validate_spec(raw, source=f"'{uploaded.name}'")
-    state.replace_form(SetupForm.from_spec(spec, numeric_columns=column_numeric(state.profiles)), spec_to_dict(spec))
+    kept, dropped = without_code(spec_to_dict(spec))
+    st.session_state["setup.code_keys"] = dropped
+    state.replace_form(SetupForm.from_spec(spec, numeric_columns=column_numeric(state.profiles)), kept)
     st.rerun()
+
+
+def _code_keys_note() -> None:
+    dropped = st.session_state.get("setup.code_keys")
+    if dropped:
+        st.warning(_("The uploaded spec's {keys} load a model or run Python code, which the app never does. They "
+                     "were left out here; run that audit from the command line: audit run SPEC (add --trust-model "
+                     "only for a model file you made or fully trust).").format(keys=", ".join(dropped)))
 
 
 def _decision(state: Visit, form: SetupForm, columns: list[str], numeric: list[str]) -> SetupForm:
@@ -224,6 +235,7 @@ def _page() -> None:
         return
     with guarded(_("The spec could not be used")):
         _spec_upload(state)
+    _code_keys_note()
     form = state.form
     columns = [p.name for p in state.profiles]
     numeric = column_numeric(state.profiles)
