@@ -34,7 +34,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from audit.errors import DataError, ReasonCode, SpecError, UsageError
-from audit.labels import binary_values, format_label
+from audit.labels import UNKNOWN, binary_values, format_label, label_array
 from audit.models import EstimatorModel, LoadedModel
 from audit.spec import AuditSpec, load_spec
 
@@ -60,6 +60,10 @@ class AlternativeOptions:
         the decisions catch), reported beside accuracy.
     constraints : tuple of str
         Constraints to try, among :data:`CONSTRAINTS`.
+    max_fit_rows : int
+        At most this many of the rows set aside for fitting are used (a seeded sample): fairlearn's threshold
+        search walks every distinct score in Python, and thresholds fitted on 100,000 rows are already precise
+        to about 0.003 in each rate. Every held-out row is still judged.
     """
 
     attribute: str | None = None
@@ -67,6 +71,7 @@ class AlternativeOptions:
     bounds: tuple[float, ...] = (0.01, 0.02, 0.05, 0.1)
     utility: str = "balanced_accuracy"
     constraints: tuple[str, ...] = CONSTRAINTS
+    max_fit_rows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -138,11 +143,15 @@ class ScoreEstimator(ClassifierMixin, BaseEstimator):
 
 
 
-def split_rows(n: int, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows to fit, rows to judge): a seeded random split, both sorted; ``holdout`` of the rows are judged."""
+def split_rows(n: int, holdout: float, seed: int, max_fit_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(rows to fit, rows to judge): a seeded random split, both sorted; ``holdout`` of the rows are judged.
+
+    With ``max_fit_rows``, the rows to fit are the first ``max_fit_rows`` of the same permutation's remainder.
+    """
     order = np.random.default_rng(seed).permutation(n)
     judged = int(round(n * holdout))
-    return np.sort(order[judged:]), np.sort(order[:judged])
+    fit = order[judged:] if max_fit_rows is None else order[judged:judged + max_fit_rows]
+    return np.sort(fit), np.sort(order[:judged])
 
 
 def threshold_alternatives(model: LoadedModel, X_fit: pd.DataFrame, y_fit: np.ndarray, s_fit: np.ndarray,
@@ -253,7 +262,7 @@ def _training_rows(spec: AuditSpec, base_dir: Path, attribute: str) -> tuple[pd.
                         f"model's features, the outcome and '{attribute}'", reason=ReasonCode.COLUMN_NOT_FOUND)
     y = binary_values(frame[spec.outcome.column], spec.outcome.positive)
     known = y >= 0
-    groups = frame[attribute].map(format_label).fillna("unknown").astype(str).to_numpy()
+    groups = label_array(frame[attribute], missing=UNKNOWN)
     return frame.loc[known, list(spec.model.features)], y[known], groups[known]
 
 
@@ -301,10 +310,10 @@ def find_alternatives(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: 
                      "on checked rows, which the current decisions chose; the frontier may not hold for everyone")
     known = y >= 0
     frame, y, decisions = frame[known], y[known], scored.output.decisions[positions][known].astype(np.int64)
-    groups = frame[attribute].map(format_label).fillna("unknown").astype(str).to_numpy()
+    groups = label_array(frame[attribute], missing=UNKNOWN)
     reference = _reference(loaded, attribute, groups)
     seed = loaded.statistics.seed
-    fit, judged = split_rows(len(frame), options.holdout, seed)
+    fit, judged = split_rows(len(frame), options.holdout, seed, options.max_fit_rows)
     X = frame.loc[:, list(loaded.model.features)]
     rows = [("current model", "current", "", np.nan, True, decisions[judged])]
     try:

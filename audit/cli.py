@@ -420,9 +420,12 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
               help="The agency's utility metric reported beside accuracy (tpr, ppv, f1, balanced_accuracy, ...).")
 @click.option("--metric", type=click.Choice(["fpr", "fnr", "selection_rate"]), default="fpr", show_default=True,
               help="Disparity drawn on the chart's axis.")
+@click.option("--max-fit-rows", type=click.IntRange(100), default=100_000, show_default=True,
+              help="Rows (a seeded sample of the fitting part) the thresholds are fitted on.")
 @_TRUST_MODEL
 def alternatives(spec: Path, out_dir: Path, attribute: str | None, constraints: tuple[str, ...],
-                 bounds: tuple[float, ...], holdout: float, utility: str, metric: str, trust_model: bool) -> None:
+                 bounds: tuple[float, ...], holdout: float, utility: str, metric: str, max_fit_rows: int,
+                 trust_model: bool) -> None:
     """Search for less discriminatory alternatives to the spec's model with fairlearn, and write the frontier.
 
     Post-processing (ThresholdOptimizer) always; re-training (ExponentiatedGradient) when the spec gives
@@ -432,7 +435,7 @@ def alternatives(spec: Path, out_dir: Path, attribute: str | None, constraints: 
 
     defaults = AlternativeOptions()
     options = AlternativeOptions(attribute=attribute, holdout=holdout, bounds=bounds or defaults.bounds,
-                                 utility=utility, constraints=constraints or CONSTRAINTS)
+                                 utility=utility, constraints=constraints or CONSTRAINTS, max_fit_rows=max_fit_rows)
     frontier = find_alternatives(spec, options=options, trust_model=trust_model)
     paths = write_frontier(frontier, out_dir, metric=metric)
     console = _console()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from audit.labels import format_label
+from audit.labels import UNKNOWN, format_label, label_array
 from audit.models import LoadedModel, ModelOutput
 from audit.stats import wilson_interval
 
@@ -81,7 +81,7 @@ def flip_test(frame: pd.DataFrame, model: LoadedModel, columns: Sequence[str], *
     FlipFindings
         A row with a missing value in the column keeps it as its group ('unknown') and is set to each value.
     """
-    features = frame.loc[:, list(model.features)]
+    features = model.prepare(frame)
     tables, sensitive, notes = [], [], []
     for column in columns:
         values = features[column]
@@ -90,7 +90,7 @@ def flip_test(frame: pd.DataFrame, model: LoadedModel, columns: Sequence[str], *
             notes.append(f"flip test: '{column}' has {len(known):,} distinct values (more than {max_groups}); "
                          f"it was not flipped")
             continue
-        groups = values.map(format_label).fillna("unknown").astype(str).to_numpy()
+        groups = label_array(values, missing=UNKNOWN)
         largest = np.zeros(len(frame))
         largest_to = np.full(len(frame), "", dtype=object)
         flipped_any = np.zeros(len(frame), dtype=bool)

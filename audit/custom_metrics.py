@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import ReasonCode, SpecError
-from audit.labels import binary_values, format_label
+from audit.labels import UNKNOWN, binary_values, label_array
 from audit.spec import AuditSpec, CustomMetricSpec
 from audit.stats import percentile_interval
 
@@ -89,7 +89,8 @@ def custom_metric_table(spec: AuditSpec, frame: pd.DataFrame, y_true: np.ndarray
     from fairlearn.metrics import MetricFrame
 
     rows: list[dict[str, Any]] = []
-    labels = {c: frame[c].map(format_label).fillna("unknown").astype(str) for c in spec.protected_columns}
+    labels = {c: pd.Series(label_array(frame[c], missing=UNKNOWN), index=frame.index)
+              for c in spec.protected_columns}
     sets = [(c, [c]) for c in spec.protected_columns] + [(i.name, list(i.columns)) for i in spec.intersections]
     for index, metric in enumerate(spec.custom_metrics):
         function = load_function(metric, index)

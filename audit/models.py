@@ -97,7 +97,7 @@ class LoadedModel(ABC):
                             f"{did_you_mean(missing[0], columns)}; list the data's columns the model was trained "
                             f"on, in its order", reason=ReasonCode.COLUMN_NOT_FOUND)
         try:
-            labels, scores = self._predict(frame.loc[:, list(self.features)])
+            labels, scores = self._predict(self.prepare(frame))
         except (ValueError, TypeError, KeyError, RuntimeError) as error:
             raise DataError(f"model.path: the model '{self.path.name}' failed on the data: "
                             f"{str(error).splitlines()[0] if str(error) else type(error).__name__}; check that "
@@ -117,6 +117,17 @@ class LoadedModel(ABC):
         else:
             decisions = _equals(labels, self.spec.positive)
         return ModelOutput(labels=labels, scores=scores, decisions=decisions)
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The feature columns, in order, with text columns as plain Python strings (object dtype).
+
+        scikit-learn converts an Arrow-backed text column to numpy on every transform; converting it once here
+        saves that on every later call (the flip test scores the same rows many times).
+        """
+        features = frame.loc[:, list(self.features)]
+        text = [c for c in features.columns if isinstance(features[c].dtype, pd.StringDtype)
+                or str(features[c].dtype).startswith(("string", "large_string"))]
+        return features.astype({c: object for c in text}) if text else features
 
     def describe(self) -> dict[str, Any]:
         """Provenance of the model for the result: file, format, SHA-256, features, positive class, threshold."""
@@ -154,10 +165,15 @@ class EstimatorModel(LoadedModel):
                        if classes is not None and hasattr(estimator, "predict_proba") else None)
 
     def _predict(self, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
-        labels = np.asarray(self.estimator.predict(features))
+        estimator, inputs = self.estimator, features
+        steps = getattr(estimator, "steps", None)
+        if steps and self._index is not None and len(steps) > 1:    # transform once for predict and predict_proba
+            inputs = estimator[:-1].transform(features)
+            estimator = steps[-1][1]
+        labels = np.asarray(estimator.predict(inputs))
         if self._index is None:
             return labels, None
-        return labels, np.asarray(self.estimator.predict_proba(features), dtype=np.float64)[:, self._index]
+        return labels, np.asarray(estimator.predict_proba(inputs), dtype=np.float64)[:, self._index]
 
 
 _ONNX_TYPES = {"tensor(float)": np.float32, "tensor(double)": np.float64, "tensor(int64)": np.int64,

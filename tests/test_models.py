@@ -29,6 +29,7 @@ def workspace(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models")
     frame = people()
     frame.to_csv(folder / "people.csv", index=False)
+    people(1_500, seed=12).to_csv(folder / "train.csv", index=False)          # small: re-training is slow
     pipe = fitted_pipeline(frame)
     sio.dump(pipe, folder / "model.skops")
     save_onnx(pipe, FEATURES, frame, folder / "model.onnx")
@@ -209,20 +210,20 @@ def test_retrained_alternatives_equal_exponentiated_gradient(workspace, tmp_path
     from fairlearn.reductions import DemographicParity, ExponentiatedGradient
     from sklearn.base import clone
 
-    frame = people()
-    spec = spec_for(workspace, "model.skops", training={"path": str(workspace / "people.csv")})
+    frame, train = people(), people(1_500, seed=12)
+    spec = spec_for(workspace, "model.skops", training={"path": str(workspace / "train.csv")})
     frontier = find_alternatives(spec, options=AlternativeOptions(constraints=("demographic_parity",),
                                                                   bounds=(0.05,)))
     retrained = frontier.table[frontier.table["method"] == "ExponentiatedGradient"].iloc[0]
     _, judged = split_rows(len(frame), 0.5, 20240601)
     mitigator = ExponentiatedGradient(clone(fitted_pipeline(frame)), DemographicParity(difference_bound=0.05),
                                       sample_weight_name="logisticregression__sample_weight")
-    mitigator.fit(frame[FEATURES], frame["outcome"], sensitive_features=frame["group"])
+    mitigator.fit(train[FEATURES], train["outcome"], sensitive_features=train["group"])
     decisions = mitigator.predict(frame[FEATURES].iloc[judged], random_state=20240601)
     assert retrained["accuracy"] == pytest.approx((decisions == frame["outcome"].to_numpy()[judged]).mean(), abs=1e-12)
     spec_file = tmp_path / "spec.yaml"
     spec_file.write_text(yaml.safe_dump(spec_for(workspace, "model.onnx",
-                                                 training={"path": str(workspace / "people.csv")})))
+                                                 training={"path": str(workspace / "train.csv")})))
     done = cli("alternatives", str(spec_file), "--out", str(tmp_path / "alt"), "--constraint", "demographic_parity")
     assert done.returncode == 2 and "re-training needs a scikit-learn estimator" in done.stderr
 
