@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.result import AuditResult
-from audit.wording import SYMBOL, decision_sentence, direction, interval, number
+from audit.wording import SYMBOL, decision_sentence, direction, interval, number, p_value
 
 
 def _rows_by_rule(result: AuditResult) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -47,7 +47,7 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
             side = direction(r["disadvantaged"], r["metric"], result.spec.adverse)
             lines.append(f"| {r['view']} | {r['attribute']} | {r['group']} | {r['reference']} | {number(r['estimate'])} | "
                          f"{interval(r['ci_low'], r['ci_high'])} | {r['n']:,} | {r['reference_n']:,} | "
-                         f"{number(r['p_adjusted'], 2)} | **{r['verdict']}** | {why}{'; ' + side if side else ''} |")
+                         f"{p_value(r['p_adjusted'])} | **{r['verdict']}** | {why}{'; ' + side if side else ''} |")
         lines.append("")
     if not result.spec.policy:
         lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
@@ -76,7 +76,7 @@ def _extra_sections(result: AuditResult) -> list[str]:
                   "|---|---|---|---|---|---|---|---|"]
         for r in tests.to_dict(orient="records"):
             lines.append(f"| {r['view']} | {r['attribute']} | {r['test']} | {r['group'] or ''} | "
-                         f"{r['reference'] or ''} | {number(r['statistic'])} | {number(r['p_value'], 2)} | "
+                         f"{r['reference'] or ''} | {number(r['statistic'])} | {p_value(r['p_value'])} | "
                          f"{number(r['effect'])} {r['effect_name'] or ''} |")
         lines.append("")
     effects = result.table("override_effects")
@@ -120,7 +120,7 @@ def junit_xml(result: AuditResult, *, strict: bool = False) -> str:
             case = ET.SubElement(suite, "testcase", classname=f"{rule} · {r['attribute']}",
                                  name=f"{r['attribute']} = {r['group']} vs {r['reference']}{view}")
             message = (f"{r['reason']} (n = {r['n']}, reference n = {r['reference_n']}, adjusted p = "
-                       f"{number(r['p_adjusted'], 2)})")
+                       f"{p_value(r['p_adjusted'])})")
             if r["verdict"] == "fail" or (strict and r["verdict"] == "inconclusive"):
                 ET.SubElement(case, "failure", message=message, type=r["verdict"]).text = message
             elif r["verdict"] == "inconclusive":

@@ -52,7 +52,7 @@ count categories, not people, and are published.
    (which quotes numbers) becomes ``"withheld: fewer than k people; the verdict stands"``. The same holds
    for the ``effect`` word of ``override_effects``.
 7. **Free text.** Notes and threshold notes quote counts; an integer below ``k`` in them (not a decimal,
-   not a percentage) becomes ``"< k"``.
+   not a percentage, not inside a quoted value label such as ``'1'``) becomes ``"< k"``.
 8. **k = 1** withholds zero counts only: ``"< 1"`` already says 0, so rules 2-4 have nothing to protect and
    are skipped.
 
@@ -80,7 +80,7 @@ from audit.errors import ReasonCode, UsageError
 from audit.metrics import METRICS, MISSING, NEG, POS, Kind, state
 from audit.result import AuditResult, _mapping_dict, table_records
 from audit.spec import INTERSECTION_JOIN
-from audit.wording import SYMBOL, interval, number
+from audit.wording import SYMBOL, interval, number, p_value
 
 __all__ = ["PublicTables", "suppress", "public_dict", "public_json", "public_markdown", "write_public_csv",
            "neutralise_cell", "mask_text", "WITHHELD"]
@@ -174,14 +174,28 @@ def _integral(values: Iterable[float]) -> bool:
     return all(float(v).is_integer() for v in values)
 
 
-_INTEGER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?![\w%]|[.,]\d)")
+# A quoted value ('1', 'investigated') or an integer; a quote opens only after a non-word character, so
+# the apostrophe of "model's" opens nothing.
+_QUOTED_OR_INTEGER = re.compile(r"(?<!\w)'[^'\n]*'(?!\w)|(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?![\w%]|[.,]\d)")
 
 
 def mask_text(text: str, k: int) -> str:
-    """``text`` with every integer below ``k`` (not a decimal, not a percentage) replaced by ``"< k"``."""
+    """``text`` with every integer below ``k`` (not a decimal, not a percentage) replaced by ``"< k"``.
+
+    Text in single quotes is a value label quoted from the data or the spec
+    (``'1' in column 'investigated'``), not a count, and is kept as it is.
+
+    Examples
+    --------
+    >>> mask_text("3 rows have no value in 'col_2'; '1' is taken as positive", 10)
+    "< 10 rows have no value in 'col_2'; '1' is taken as positive"
+    """
     def swap(match: re.Match[str]) -> str:
-        return f"< {k}" if int(match.group(1).replace(",", "")) < k else match.group(1)
-    return _INTEGER.sub(swap, text)
+        count = match.group(1)
+        if count is None:
+            return match.group(0)  # a quoted label
+        return f"< {k}" if int(count.replace(",", "")) < k else count
+    return _QUOTED_OR_INTEGER.sub(swap, text)
 
 
 def neutralise_cell(value: Any) -> Any:
@@ -1271,7 +1285,7 @@ def public_markdown(result: AuditResult, k: int | None = None) -> str:
                 else number(r["estimate"])
             lines.append(f"| {_cell(r['view'])} | {_cell(r['attribute'])} | {_cell(r['group'])} | "
                          f"{_cell(r['reference'])} | {estimate} | {interval(r['ci_low'], r['ci_high'])} | "
-                         f"{_count_text(r['n'])} | {_count_text(r['reference_n'])} | {number(r['p_adjusted'], 2)} | "
+                         f"{_count_text(r['n'])} | {_count_text(r['reference_n'])} | {p_value(r['p_adjusted'])} | "
                          f"**{r['verdict']}** | {_cell(r['reason'])} |")
         lines.append("")
     if not result.spec.policy:

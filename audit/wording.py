@@ -19,6 +19,19 @@ def number(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+def p_value(value: Any) -> str:
+    """A p-value to two significant digits; one that underflowed to 0 is ``< 1e-300``, never ``0``.
+
+    Examples
+    --------
+    >>> p_value(0.0123), p_value(2.6e-163), p_value(0.0), p_value(None)
+    ('0.012', '2.6e-163', '< 1e-300', 'n/a')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return "< 1e-300" if float(value) == 0 else number(float(value), 2)
+
+
 def interval(low: Any, high: Any) -> str:
     """``a to b``, or ``n/a`` when either end is missing."""
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):

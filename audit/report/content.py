@@ -22,6 +22,8 @@ from audit.result import AuditResult
 from audit.spec import INTERSECTION_JOIN, spec_to_dict
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+SUMMARY_FINDINGS = 5
+"""How many failed comparisons the executive summary lists."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Finding:
     evidence: str
     groups: tuple[str, ...]
     obligations: tuple[tuple[str, str], ...]
+    rule: str = ""  # the policy rule a verdict finding judges; empty for proxies and overrides
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,36 @@ def _cover(result: AuditResult, today: dt.date) -> dict[str, Any]:
             "auditor": report.auditor}
 
 
+# The sentence of a failed comparison, by bound and by whether it has a confidence interval: a finding
+# judged on the point estimate of a ratio of medians has none, and says so rather than "CI — to —".
+_FAIL_TITLES: dict[tuple[str, bool], str] = {
+    ("ratio", True): "The {metric} of {group} ({attribute}) was {estimate} times that of {reference} "
+                     "({level}% CI {low} to {high}); the policy allows {band_low} to {band_high}.",
+    ("ratio", False): "The {metric} of {group} ({attribute}) was {estimate} times that of {reference} "
+                      "(no confidence interval for this ratio); the policy allows {band_low} to {band_high}.",
+    ("difference", True): "The {metric} of {group} ({attribute}) differed from that of {reference} by {estimate} "
+                          "({level}% CI {low} to {high}); the policy allows {band_low} to {band_high}.",
+    ("difference", False): "The {metric} of {group} ({attribute}) differed from that of {reference} by "
+                           "{estimate} (no confidence interval for this difference); the policy allows "
+                           "{band_low} to {band_high}.",
+}
+
+
+def _owed_to_selective_labels(result: AuditResult, row: dict[str, Any]) -> bool:
+    """Whether an inconclusive verdict comes from selective labels rather than from too little data.
+
+    It does when its reason says so, or when its rule refuses to pass on a
+    metric computed on checked cases only and this comparison is one (more
+    data of the same kind could never let it pass).
+    """
+    if "selective labels" in str(row.get("reason") or ""):
+        return True
+    index = row.get("rule_index")
+    refuses = index is not None and 0 <= int(index) < len(result.spec.policy) \
+        and result.spec.policy[int(index)].selective_labels == "refuse"
+    return bool(refuses and row.get("selective_labels") == True)  # noqa: E712 - NaN or a numpy bool
+
+
 def _findings(result: AuditResult, verdicts: pd.DataFrame) -> list[Finding]:
     frameworks = result.spec.report.frameworks
     findings: list[Finding] = []
@@ -103,22 +136,21 @@ def _findings(result: AuditResult, verdicts: pd.DataFrame) -> list[Finding]:
         if row["verdict"] not in ("fail", "inconclusive"):
             continue
         withheld = _num(row.get("estimate")) is None
+        kind: FindingKind
         if row["verdict"] == "fail":
-            outside = _num(row.get("ci_low")) is not None and _num(row.get("ci_high")) is not None and (
+            has_interval = _num(row.get("ci_low")) is not None and _num(row.get("ci_high")) is not None
+            outside = has_interval and (
                 row["ci_low"] > row["band_high"] or row["ci_high"] < row["band_low"]) if row["band_low"] is not None \
                 and row["band_high"] is not None else False
             severity, kind = ("high" if outside else "medium"), "disparity"
-            title = ("The {metric} of {group} ({attribute}) was {estimate} times that of {reference} "
-                     "({level}% CI {low} to {high}); the policy allows {band_low} to {band_high}."
-                     if row["bound"] == "ratio" else
-                     "The {metric} of {group} ({attribute}) differed from that of {reference} by {estimate} "
-                     "({level}% CI {low} to {high}); the policy allows {band_low} to {band_high}.")
+            title = _FAIL_TITLES[(row["bound"], has_interval or withheld)]  # a withheld one keeps "CI — to —"
         else:
-            severity, kind = "low", "inconclusive"
+            severity = "low"
+            kind = "selective_labels" if _owed_to_selective_labels(result, row) else "inconclusive"
             title = ("The {metric} of {group} ({attribute}) compared with {reference}: too little evidence "
                      "for a verdict ({reason}).")
         findings.append(Finding(
-            severity=severity, kind=kind, title=title,  # type: ignore[arg-type]
+            severity=severity, kind=kind, title=title,
             values={"metric": _metric_name(row["metric"]), "group": row["group"], "attribute": row["attribute"],
                     "reference": row["reference"], "bound": row["bound"], "estimate": _num(row.get("estimate")),
                     "low": _num(row.get("ci_low")), "high": _num(row.get("ci_high")),
@@ -126,7 +158,7 @@ def _findings(result: AuditResult, verdicts: pd.DataFrame) -> list[Finding]:
                     "level": round(result.spec.statistics.confidence * 100), "reason": row.get("reason") or "",
                     "withheld": withheld},
             evidence=f"{row['rule']} [{row['view']}]", groups=(str(row["group"]),),
-            obligations=tuple(obligations(kind, frameworks))))  # type: ignore[arg-type]
+            obligations=tuple(obligations(kind, frameworks)), rule=str(row["rule"])))
     proxies = result.table("proxies")
     if len(proxies):
         for row in proxies[proxies["flagged"] == True].to_dict(orient="records"):  # noqa: E712
@@ -146,20 +178,40 @@ def _findings(result: AuditResult, verdicts: pd.DataFrame) -> list[Finding]:
     return findings
 
 
+def _first_view_rows(groups: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The rows of ``metric`` in the first view that has any (amount views have no ``count`` or ``share``)."""
+    rows = groups[groups["metric"] == metric]
+    return rows[rows["view"] == rows["view"].iloc[0]] if len(rows) else rows
+
+
+def _round_robin_by_rule(findings: list[Finding], limit: int) -> list[Finding]:
+    """At most ``limit`` findings, taken one per rule in turn so that every rule shows before any shows twice.
+
+    Rules take turns in the order they first appear; within a rule the
+    findings keep their order.
+    """
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_rule.setdefault(finding.rule, []).append(finding)
+    rounds = max((len(queue) for queue in by_rule.values()), default=0)
+    turns = [queue[i] for i in range(rounds) for queue in by_rule.values() if i < len(queue)]
+    return turns[:limit]
+
+
 def _unknown_counts(groups: pd.DataFrame) -> list[dict[str, Any]]:
-    count = groups[(groups["metric"] == "count") & (groups["unknown"] == True)]  # noqa: E712
-    first_view = groups["view"].iloc[0] if len(groups) else None
-    count = count[count["view"] == first_view]
+    """The people with no value of each protected attribute, from the first view that counts people."""
+    count = _first_view_rows(groups, "count")
+    count = count[count["unknown"] == True]  # noqa: E712
     return [{"attribute": r["attribute"], "n": r["n"]} for r in count.to_dict(orient="records")]
 
 
 def _excluded(result: AuditResult, groups: pd.DataFrame) -> list[dict[str, Any]]:
     """Categories below the spec's small-share threshold, with their count and rate (NYC LL144 §5-301(d))."""
     threshold = result.spec.report.small_share
-    if threshold is None or not len(groups):
+    share = _first_view_rows(groups, "share")
+    if threshold is None or not len(share):
         return []
-    view = groups["view"].iloc[0]
-    share = groups[(groups["metric"] == "share") & (groups["view"] == view)]
+    view = share["view"].iloc[0]
     rate = groups[(groups["metric"] == "selection_rate") & (groups["view"] == view)].set_index(["attribute", "group"])
     rows = []
     for r in share.to_dict(orient="records"):
@@ -267,8 +319,11 @@ def _recommendations(result: AuditResult, findings: list[Finding]) -> list[tuple
         elif f.kind == "proxy":
             items.append(("Review whether column {column} should be used: it stands in for {protected}.",
                           f.values))
-    if any(f.kind == "inconclusive" for f in findings):
+    if any(f.kind == "inconclusive" for f in findings):  # too few people, or an interval too wide
         items.append(("Collect enough data on the small groups to reach a verdict, and audit again.", {}))
+    if any(f.kind == "selective_labels" for f in findings):
+        items.append(("Draw a random evaluation sample whose outcomes are checked whatever the decision, so that "
+                      "error rates can be estimated without selective labels.", {}))
     items += [(text, {}) for text in result.spec.report.recommendations]
     return list({(text, tuple(sorted(map(str, values.items())))): (text, values) for text, values in items}.values())
 
@@ -315,7 +370,7 @@ def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today
     unknown = _unknown_counts(groups)
     excluded = _excluded(result, groups)
     counts = result.verdict_counts()
-    top = [f for f in findings if f.kind == "disparity"][:5]
+    top = _round_robin_by_rule([f for f in findings if f.kind == "disparity"], SUMMARY_FINDINGS)
     data = result.provenance.data
     return ReportContent(
         cover=_cover(result, today),
