@@ -64,7 +64,7 @@ def main() -> None:
 
 
 def _print_result(result: Any, console: Console, strict: bool) -> None:
-    from audit.wording import decision_sentence, interval, number
+    from audit.wording import decision_sentence, interval, number, p_value
 
     p = result.provenance
     counts = result.verdict_counts()
@@ -86,7 +86,7 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
             table.add_column(column, justify="right" if column in (rule.bound, "n", "adj. p") else "left")
         for r in rows.to_dict(orient="records"):
             table.add_row(*((r["view"],) if many else ()), r["attribute"], r["group"], r["reference"], number(r["estimate"]),
-                          interval(r["ci_low"], r["ci_high"]).replace(" to ", "–"), f"{r['n']:,}", number(r["p_adjusted"], 2),
+                          interval(r["ci_low"], r["ci_high"]).replace(" to ", "–"), f"{r['n']:,}", p_value(r["p_adjusted"]),
                           f"[{COLOUR[r['verdict']]}]{r['verdict']}[/]")
         console.print(table)
     for note in result.notes:
@@ -364,7 +364,7 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
     """
     from audit.changes import compare_results, read_result_file
     from audit.result import table_records
-    from audit.wording import number
+    from audit.wording import number, p_value
 
     changes = compare_results(read_result_file(old), read_result_file(new), confidence=confidence,
                               correction=correction)
@@ -385,7 +385,7 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
                   markup=False)
     for r in moved.to_dict(orient="records"):
         console.print(f"  {r['view']} | {r['metric']} | {r['attribute']} = {r['group']} vs {r['new_reference']}: "
-                      f"ratio {number(r['old_ratio'])} -> {number(r['new_ratio'])} (adj. p {number(r['p_adjusted'], 2)})",
+                      f"ratio {number(r['old_ratio'])} -> {number(r['new_ratio'])} (adj. p {p_value(r['p_adjusted'])})",
                       markup=False)
     console.print(f"rates: {summary.rates_significant} of {summary.rates} changed significantly "
                   f"({summary.rates_undefined} undefined on a side)", markup=False)
