@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +21,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from audit.errors import DataError, ReasonCode, UsageError
+from audit.readers import file_sha256
 
 MANIFEST, SIGNATURE = "manifest.json", "manifest.sig"
 Signature = Literal["valid", "invalid", "absent", "not checked"]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _files(folder: Path) -> dict[str, Path]:
@@ -47,7 +39,7 @@ def write_manifest(out_dir: str | Path, *, data_sha256: str | None, spec_sha256:
     body = {"manifest_version": 1, "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "toolkit_version": toolkit_version, "seed": seed, "data_sha256": data_sha256,
             "spec_sha256": spec_sha256, "result_sha256": result_sha256,
-            "files": [{"path": name, "bytes": path.stat().st_size, "sha256": _sha256(path)}
+            "files": [{"path": name, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
                       for name, path in _files(folder).items()]}
     path = folder / MANIFEST
     path.write_text(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -140,7 +132,7 @@ def verify(out_dir: str | Path, public_key_path: str | Path | None = None) -> Ve
             missing.append(name)
             messages.append(f"{name} is missing (it is listed in the manifest)")
             continue
-        now = _sha256(present[name])
+        now = file_sha256(present[name])
         if now != entry["sha256"]:
             changed.append(name)
             messages.append(f"{name} changed since the manifest was made (SHA-256 was {entry['sha256'][:12]}…, "

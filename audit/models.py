@@ -25,7 +25,6 @@ least ``model.threshold``).
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import DataError, ReasonCode, UsageError, did_you_mean
+from audit.readers import file_sha256
 from audit.spec import ModelSpec
 
 MODEL_FORMATS: dict[str, str] = {".skops": "skops", ".onnx": "onnx", ".pkl": "pickle", ".pickle": "pickle",
@@ -255,14 +255,6 @@ def _column_classes(matrix: np.ndarray, labels: np.ndarray) -> list[Any]:
     return classes
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _refuse_unsafe(path: Path, fmt: str) -> UsageError:
     return UsageError(
         f"model.path: '{path.name}' is a {fmt} file, and loading a {fmt} file runs whatever code it contains, so "
@@ -303,7 +295,7 @@ def load_model(spec: ModelSpec, base_dir: Path, *, trust: bool = False) -> Loade
                         f"folder", reason=ReasonCode.DATA_NOT_FOUND)
     if fmt in UNSAFE_FORMATS and not trust:
         raise _refuse_unsafe(path, fmt)
-    sha256 = _sha256(path)
+    sha256 = file_sha256(path)
     if fmt == "onnx":
         return OnnxModel(spec, path, sha256, _onnx_session(path))
     return EstimatorModel(spec, path, fmt, sha256, _load_estimator(path, fmt, trust=trust))

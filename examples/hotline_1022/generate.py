@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from audit.synthetic import pick, standard_normal
+
 OUTPUT_FILE = Path(__file__).resolve().parent / "hotline_1022.csv"
 DEFAULT_SEED = 10222025
 DEFAULT_N = 20000
@@ -109,25 +111,6 @@ PERIOD_START = np.datetime64("2025-01-01")
 PERIOD_DAYS = 181  # 1 January to 30 June 2025
 
 
-def _categorical(u: np.ndarray, probabilities: list[float]) -> np.ndarray:
-    """Index of the category each uniform draw falls into (cumulative probabilities)."""
-    cumulative = np.cumsum(np.asarray(probabilities, dtype=float))
-    cumulative /= cumulative[-1]
-    return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
-
-
-def _pick(u: np.ndarray, labels: list[str], probabilities: list[float]) -> np.ndarray:
-    """A label for each uniform draw, by cumulative probabilities."""
-    return np.asarray(labels, dtype=object)[_categorical(u, probabilities)]
-
-
-def _standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Standard normal draws by the Box-Muller transform on ``rng.random()``."""
-    u1 = 1.0 - rng.random(n)  # in (0, 1], so the log is finite
-    u2 = rng.random(n)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
 def _standard_logistic(rng: np.random.Generator, n: int) -> np.ndarray:
     """Standard logistic draws by the inverse CDF on ``rng.random()``."""
     u = np.clip(rng.random(n), 1e-12, 1.0 - 1e-12)
@@ -152,13 +135,13 @@ def raise_probability(district: str | None) -> float:
 def _locations(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """District and ward of each complaint (either may be missing)."""
     names = list(DISTRICTS)
-    district = _pick(rng.random(n), names, [DISTRICTS[d][0] for d in names])
+    district = pick(rng.random(n), names, [DISTRICTS[d][0] for d in names])
     u_ward = rng.random(n)
     ward = np.empty(n, dtype=object)
     for name in names:
         mask = district == name
         wards = DISTRICTS[name][1]
-        ward[mask] = _pick(u_ward[mask], wards, [1.0] * len(wards))
+        ward[mask] = pick(u_ward[mask], wards, [1.0] * len(wards))
     no_district = rng.random(n) < MISSING_DISTRICT_P
     no_ward = no_district | (rng.random(n) < MISSING_WARD_P)
     district = np.where(no_district, None, district)
@@ -169,7 +152,7 @@ def _locations(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray
 def _channels(u: np.ndarray, district: np.ndarray) -> np.ndarray:
     """The channel of each complaint, drawn from the mix of its district."""
     rural = np.array([d in RURAL_DISTRICTS for d in district], dtype=bool)
-    return np.where(rural, _pick(u, CHANNELS, CHANNEL_P_RURAL), _pick(u, CHANNELS, CHANNEL_P_URBAN))
+    return np.where(rural, pick(u, CHANNELS, CHANNEL_P_RURAL), pick(u, CHANNELS, CHANNEL_P_URBAN))
 
 
 def _ai_priority(rng: np.random.Generator, district: np.ndarray, language: np.ndarray,
@@ -198,7 +181,7 @@ def _response_hours(rng: np.random.Generator, final: np.ndarray, category: np.nd
     n = len(final)
     hours = (RESPONSE_BASE_HOURS * _lookup(final, TIER_RESPONSE, 1.0) * _lookup(category, CATEGORY_RESPONSE, 1.0)
              * _lookup(channel, CHANNEL_RESPONSE, 1.0) * _lookup(language, LANGUAGE_RESPONSE, 1.0)
-             * np.exp(RESPONSE_SIGMA * _standard_normal(rng, n)))
+             * np.exp(RESPONSE_SIGMA * standard_normal(rng, n)))
     hours = np.maximum(np.round(hours, 1), 0.1)
     return np.where(rng.random(n) < MISSING_RESPONSE_P, np.nan, hours)
 
@@ -224,9 +207,9 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     received = PERIOD_START + (rng.random(n) * PERIOD_DAYS).astype(np.int64).astype("timedelta64[D]")
     district, ward = _locations(rng, n)
-    language = _pick(rng.random(n), LANGUAGES, LANGUAGE_P)
+    language = pick(rng.random(n), LANGUAGES, LANGUAGE_P)
     channel = _channels(rng.random(n), district)
-    category = _pick(rng.random(n), CATEGORIES, CATEGORY_P)
+    category = pick(rng.random(n), CATEGORIES, CATEGORY_P)
     ai = _ai_priority(rng, district, language, category)
     final = _final_priority(rng, ai, district)
     hours = _response_hours(rng, final, category, channel, language)

@@ -24,11 +24,13 @@ implementation of its higher-level samplers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from audit.synthetic import draw, draw_given, standard_normal
 
 OUTPUT_FILE = Path(__file__).resolve().parent / "loan_eligibility.csv"
 DEFAULT_N = 22_000
@@ -98,36 +100,6 @@ MISSING_DAYS_P = 0.006
 MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
 
 
-def _categorical(u: np.ndarray, probabilities: Sequence[float]) -> np.ndarray:
-    """Index of the category each uniform draw falls into (cumulative probabilities)."""
-    cumulative = np.cumsum(np.asarray(probabilities, dtype=float))
-    cumulative /= cumulative[-1]
-    return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
-
-
-def _draw(rng: np.random.Generator, labels: Sequence, probabilities: Sequence[float], n: int) -> np.ndarray:
-    """``n`` independent draws of ``labels`` with the given probabilities."""
-    return np.asarray(labels, dtype=object)[_categorical(rng.random(n), probabilities)]
-
-
-def _conditional(rng: np.random.Generator, given: np.ndarray, table: Mapping[str, Sequence[float]],
-                 labels: Sequence) -> np.ndarray:
-    """For each row, a draw of ``labels`` with the probabilities ``table[given[row]]``."""
-    u = rng.random(len(given))
-    out = np.empty(len(given), dtype=object)
-    for key, probabilities in table.items():
-        mask = given == key
-        out[mask] = np.asarray(labels, dtype=object)[_categorical(u[mask], probabilities)]
-    return out
-
-
-def _standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Standard normal draws by the Box-Muller transform on ``rng.random()``."""
-    u1 = 1.0 - rng.random(n)  # in (0, 1], so the log is finite
-    u2 = rng.random(n)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
 def _lookup(values: np.ndarray, effects: Mapping[str, float]) -> np.ndarray:
     """The effect of each row's value."""
     return np.array([effects[v] for v in values], dtype=float)
@@ -157,13 +129,13 @@ def score_mean(poverty: str, zone: str) -> float:
 def _eligibility_score(rng: np.random.Generator, poverty: np.ndarray, zone: np.ndarray) -> np.ndarray:
     """The model's score, 0-100 (whole points): poverty and zone effects plus normal noise."""
     mean = SCORE_BASE + _lookup(poverty, SCORE_POVERTY_EFFECT) + _lookup(zone, SCORE_ZONE_EFFECT)
-    raw = mean + SCORE_NOISE_SD * _standard_normal(rng, len(poverty))
+    raw = mean + SCORE_NOISE_SD * standard_normal(rng, len(poverty))
     return np.clip(np.round(raw), 0, 100).astype(np.int64)
 
 
 def _processing_days(rng: np.random.Generator, disability: np.ndarray) -> np.ndarray:
     """Days from application to decision: a log-normal spell plus the disability delay."""
-    spell = np.round(np.exp(np.log(DAYS_LOG_MEDIAN) + DAYS_LOG_SD * _standard_normal(rng, len(disability))))
+    spell = np.round(np.exp(np.log(DAYS_LOG_MEDIAN) + DAYS_LOG_SD * standard_normal(rng, len(disability))))
     return DAYS_FLOOR + spell + _lookup(disability, DISABILITY_DELAY_DAYS)
 
 
@@ -195,19 +167,19 @@ def generate(n: int = DEFAULT_N, seed: int = DEFAULT_SEED) -> pd.DataFrame:
         and ``processing_days`` (missing for about 0.6%); see README.md.
     """
     rng = np.random.default_rng(seed)
-    month = _draw(rng, MONTHS, [1.0] * len(MONTHS), n)
-    sex = _draw(rng, SEX, SEX_P, n)
-    age_band = _draw(rng, AGE_BANDS, AGE_P, n)
-    disability = _draw(rng, DISABILITY, DISABILITY_P, n)
-    ethnicity = _draw(rng, ETHNICITIES, ETHNICITY_P, n)
-    zone = _conditional(rng, ethnicity, zone_table(), ZONES)
-    poverty = _conditional(rng, ethnicity, poverty_table(), POVERTY)
-    requested = _conditional(rng, ethnicity, request_table(), REQUEST_LEVELS).astype(np.int64)
+    month = draw(rng, MONTHS, [1.0] * len(MONTHS), n)
+    sex = draw(rng, SEX, SEX_P, n)
+    age_band = draw(rng, AGE_BANDS, AGE_P, n)
+    disability = draw(rng, DISABILITY, DISABILITY_P, n)
+    ethnicity = draw(rng, ETHNICITIES, ETHNICITY_P, n)
+    zone = draw_given(rng.random(len(ethnicity)), ethnicity, zone_table(), ZONES)
+    poverty = draw_given(rng.random(len(ethnicity)), ethnicity, poverty_table(), POVERTY)
+    requested = draw_given(rng.random(len(ethnicity)), ethnicity, request_table(), REQUEST_LEVELS).astype(np.int64)
 
     score = _eligibility_score(rng, poverty, zone)
     approved = (score >= APPROVAL_CUTOFF).astype(np.int64)
 
-    share = _conditional(rng, sex, SHARE_P, SHARE_LEVELS).astype(float)
+    share = draw_given(rng.random(len(sex)), sex, SHARE_P, SHARE_LEVELS).astype(float)
     granted = np.round(requested * share, 1)
     days = _processing_days(rng, disability)
 

@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from audit.synthetic import categorical, draw, draw_given, standard_normal
+
 OUTPUT_FILE = Path(__file__).resolve().parent / "trust_score.csv"
 N_ROWS = 24_000
 SEED = 20260301
@@ -138,13 +140,6 @@ TIER_CUTS = (870, 940, 1040)  # an integer score below 870 is blacklist, 870-939
 # --------------------------------------------------------------------------- sampling helpers
 
 
-def _categorical(u: np.ndarray, probabilities: Sequence[float]) -> np.ndarray:
-    """Index of the category each uniform draw in ``u`` falls into, from cumulative probabilities."""
-    cumulative = np.cumsum(np.asarray(probabilities, dtype=float))
-    cumulative /= cumulative[-1]
-    return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
-
-
 def _categorical_rows(u: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """Index of the category each uniform ``u[i]`` falls into, with row-specific probabilities (n × k)."""
     cumulative = np.cumsum(probabilities, axis=1)
@@ -152,32 +147,9 @@ def _categorical_rows(u: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     return np.minimum((u[:, None] >= cumulative).sum(axis=1), probabilities.shape[1] - 1)
 
 
-def _draw(rng: np.random.Generator, labels: Sequence[str], probabilities: Sequence[float], n: int) -> np.ndarray:
-    """``n`` labels drawn independently with the given probabilities."""
-    return np.asarray(labels, dtype=object)[_categorical(rng.random(n), probabilities)]
-
-
-def _draw_given(rng: np.random.Generator, given: np.ndarray, table: Mapping[str, Sequence[float]],
-                labels: Sequence[str]) -> np.ndarray:
-    """For each row, a label drawn from ``table[given[row]]`` (one uniform per row, in row order)."""
-    u = rng.random(len(given))
-    out = np.empty(len(given), dtype=object)
-    for key, probabilities in table.items():
-        mask = given == key
-        out[mask] = np.asarray(labels, dtype=object)[_categorical(u[mask], probabilities)]
-    return out
-
-
 def _bernoulli(rng: np.random.Generator, p: np.ndarray) -> np.ndarray:
     """0/1 draws with row-specific probabilities ``p``."""
     return (rng.random(len(p)) < p).astype(np.int64)
-
-
-def _standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Standard normal draws by the Box-Muller transform on ``rng.random()``."""
-    u1 = 1.0 - rng.random(n)  # in (0, 1], so the log is finite
-    u2 = rng.random(n)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
 def _lookup(mapping: Mapping[str, float], keys: np.ndarray) -> np.ndarray:
@@ -234,11 +206,11 @@ def generate(n: int = N_ROWS, seed: int = SEED) -> pd.DataFrame:
         registered phone), ``unpaid_fines``, ``volunteer_hours``, ``trust_score`` and ``tier``; see README.md.
     """
     rng = np.random.default_rng(seed)
-    sex = _draw(rng, SEXES, SEX_P, n)
-    age_band = _draw(rng, AGE_BANDS, AGE_P, n)
-    ethnicity = _draw(rng, ETHNICITIES, ETHNICITY_P, n)
-    religion = _draw_given(rng, ethnicity, RELIGION_P, RELIGIONS)
-    commune = _draw_given(rng, ethnicity, COMMUNE_P, COMMUNES)
+    sex = draw(rng, SEXES, SEX_P, n)
+    age_band = draw(rng, AGE_BANDS, AGE_P, n)
+    ethnicity = draw(rng, ETHNICITIES, ETHNICITY_P, n)
+    religion = draw_given(rng.random(len(ethnicity)), ethnicity, RELIGION_P, RELIGIONS)
+    commune = draw_given(rng.random(len(ethnicity)), ethnicity, COMMUNE_P, COMMUNES)
     in_parish = (religion == "Công giáo") & (rng.random(n) < CATHOLIC_PARISH_P)
     commune[in_parish] = CATHOLIC_PARISH
 
@@ -252,11 +224,11 @@ def generate(n: int = N_ROWS, seed: int = SEED) -> pd.DataFrame:
 
     party_member = _bernoulli(rng, np.array([party_probability(*pair) for pair in pairs]))
     unregistered_worship = _bernoulli(rng, _lookup(WORSHIP_P, religion))
-    network = np.array([network_mean(*pair) for pair in pairs]) + NETWORK_SD * _standard_normal(rng, n)
+    network = np.array([network_mean(*pair) for pair in pairs]) + NETWORK_SD * standard_normal(rng, n)
     network = np.round(np.clip(network, 0.0, 100.0), 1)
     network_missing = rng.random(n) < _lookup(NETWORK_MISSING_P, ethnicity)
-    unpaid_fines = _categorical(rng.random(n), FINES_P).astype(np.int64)
-    volunteer_hours = HOURS_PER_SESSION * _categorical(rng.random(n), VOLUNTEER_SESSIONS_P).astype(np.int64)
+    unpaid_fines = categorical(rng.random(n), FINES_P).astype(np.int64)
+    volunteer_hours = HOURS_PER_SESSION * categorical(rng.random(n), VOLUNTEER_SESSIONS_P).astype(np.int64)
 
     points = (BASE_POINTS
               + POINTS["temporary"] * temporary
@@ -269,7 +241,7 @@ def generate(n: int = N_ROWS, seed: int = SEED) -> pd.DataFrame:
               + POINTS["per_fine"] * unpaid_fines
               + volunteer_points(volunteer_hours)
               + POINTS["worship"] * unregistered_worship
-              + NOISE_SD * _standard_normal(rng, n))
+              + NOISE_SD * standard_normal(rng, n))
     trust_score = np.rint(points).astype(np.int64)
 
     religion = religion.copy()

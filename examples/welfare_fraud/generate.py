@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from audit.synthetic import draw, draw_given, standard_normal
+
 OUTPUT_FILE = Path(__file__).resolve().parent / "welfare_fraud.csv"
 
 SEX = ["female", "male"]
@@ -112,30 +114,6 @@ SEX_SHIFT = {"female": 0.0, "male": 0.0}  # no disparity by sex
 MISSING_NATIONALITY_P = 0.015
 
 
-def _categorical(u: np.ndarray, probabilities) -> np.ndarray:
-    """Index of the category each uniform draw falls into (cumulative probabilities)."""
-    cumulative = np.cumsum(np.asarray(probabilities, dtype=float))
-    cumulative /= cumulative[-1]
-    index = np.searchsorted(cumulative, u, side="right")
-    return np.minimum(index, len(cumulative) - 1)
-
-
-def _conditional(u: np.ndarray, given: np.ndarray, table: dict, labels: list[str]) -> np.ndarray:
-    """Draw a label for each row from ``table[given[row]]`` using the uniform ``u[row]``."""
-    out = np.empty(len(u), dtype=object)
-    for key, probabilities in table.items():
-        mask = given == key
-        out[mask] = np.asarray(labels, dtype=object)[_categorical(u[mask], probabilities)]
-    return out
-
-
-def _standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Standard normal draws by the Box-Muller transform on ``rng.random()``."""
-    u1 = 1.0 - rng.random(n)  # in (0, 1], so the log is finite
-    u2 = rng.random(n)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
 def generate(n: int = 20000, seed: int = 20261122) -> pd.DataFrame:
     """Return ``n`` synthetic benefit applications of Gemeente Rivierstad.
 
@@ -157,17 +135,15 @@ def generate(n: int = 20000, seed: int = 20261122) -> pd.DataFrame:
     """
     rng = np.random.default_rng(seed)
 
-    sex = np.asarray(SEX, dtype=object)[_categorical(rng.random(n), SEX_P)]
-    age_band = np.asarray(AGE_BANDS, dtype=object)[_categorical(rng.random(n), AGE_P)]
-    nationality = np.asarray(NATIONALITIES, dtype=object)[
-        _categorical(rng.random(n), NATIONALITY_P)
-    ]
-    language = _conditional(rng.random(n), nationality, LANGUAGE_P, LANGUAGES)
+    sex = draw(rng, SEX, SEX_P, n)
+    age_band = draw(rng, AGE_BANDS, AGE_P, n)
+    nationality = draw(rng, NATIONALITIES, NATIONALITY_P, n)
+    language = draw_given(rng.random(n), nationality, LANGUAGE_P, LANGUAGES)
     district_table = {
         key: (DISTRICT_P_DUTCH if key == "Dutch" else DISTRICT_P_OTHER) for key in NATIONALITIES
     }
-    district = _conditional(rng.random(n), nationality, district_table, DISTRICTS)
-    household_type = _conditional(rng.random(n), sex, HOUSEHOLD_P, HOUSEHOLD_TYPES)
+    district = draw_given(rng.random(n), nationality, district_table, DISTRICTS)
+    household_type = draw_given(rng.random(n), sex, HOUSEHOLD_P, HOUSEHOLD_TYPES)
 
     # Months on benefit: a mix of short spells (1-24 months) and long ones (1-120).
     long_spell = rng.random(n) < 0.45
@@ -190,7 +166,7 @@ def generate(n: int = 20000, seed: int = 20261122) -> pd.DataFrame:
         + np.array([LANGUAGE_SHIFT[v] for v in language])
         + np.array([AGE_SHIFT[v] for v in age_band])
         + np.array([SEX_SHIFT[v] for v in sex])
-        + SCORE_NOISE_SD * _standard_normal(rng, n)
+        + SCORE_NOISE_SD * standard_normal(rng, n)
     )
     risk_score = np.round(1.0 / (1.0 + np.exp(-logit)), 3)
     flagged = (risk_score >= FLAG_THRESHOLD).astype(np.int64)

@@ -24,11 +24,12 @@ numpy does not promise to keep stable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from audit.synthetic import draw, draw_given, standard_normal
 
 OUTPUT_FILE = Path(__file__).resolve().parent / "welfare_investigations.csv"
 
@@ -106,39 +107,9 @@ SCORE_NOISE_SD = 1.00
 TIP_P = {True: 0.03, False: 0.002}  # P(tip | unlawful payment), among cases outside the top-k
 
 
-def _categorical(u: np.ndarray, probabilities: Sequence[float]) -> np.ndarray:
-    """Index of the category each uniform draw falls into (cumulative probabilities)."""
-    cumulative = np.cumsum(np.asarray(probabilities, dtype=float))
-    cumulative /= cumulative[-1]
-    return np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
-
-
-def _draw(rng: np.random.Generator, labels: Sequence[str], probabilities: Sequence[float], n: int) -> np.ndarray:
-    """``n`` labels drawn independently with the given probabilities."""
-    return np.asarray(labels, dtype=object)[_categorical(rng.random(n), probabilities)]
-
-
-def _draw_given(rng: np.random.Generator, given: np.ndarray, table: Mapping[str, Sequence[float]],
-                labels: Sequence[str]) -> np.ndarray:
-    """For each row, a label drawn from ``table[given[row]]`` (one uniform draw per row)."""
-    u = rng.random(len(given))
-    out = np.empty(len(given), dtype=object)
-    for key, probabilities in table.items():
-        mask = given == key
-        out[mask] = np.asarray(labels, dtype=object)[_categorical(u[mask], probabilities)]
-    return out
-
-
-def _standard_normal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Standard normal draws by the Box-Muller transform on ``rng.random()``."""
-    u1 = 1.0 - rng.random(n)  # in (0, 1], so the log is finite
-    u2 = rng.random(n)
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
-
-
 def _ages(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Age band and age in whole years (uniform within the band)."""
-    band = _draw(rng, tuple(AGE_BANDS), AGE_P, n)
+    band = draw(rng, tuple(AGE_BANDS), AGE_P, n)
     low = np.array([AGE_BANDS[b][0] for b in band])
     high = np.array([AGE_BANDS[b][1] for b in band])
     return band, rng.integers(low, high + 1)
@@ -155,7 +126,7 @@ def _language_requirement(rng: np.random.Generator, language: np.ndarray, months
     """The Dutch-language requirement (met / not met / exempt); missing for some short spells."""
     home = np.where(language == "Dutch", "Dutch", "other")
     table = {"Dutch": REQUIREMENT_P_DUTCH_HOME, "other": REQUIREMENT_P_OTHER_HOME}
-    requirement = _draw_given(rng, home, table, REQUIREMENT)
+    requirement = draw_given(rng.random(len(home)), home, table, REQUIREMENT)
     pending = (months <= REQUIREMENT_PENDING_MONTHS) & (rng.random(len(months)) < REQUIREMENT_PENDING_P)
     requirement[pending] = None
     return requirement
@@ -209,18 +180,18 @@ def generate(seed: int = DEFAULT_SEED, n: int = DEFAULT_N, *, with_truth: bool =
     """
     rng = np.random.default_rng(seed)
 
-    sex = _draw(rng, SEX, SEX_P, n)
+    sex = draw(rng, SEX, SEX_P, n)
     age_band, age = _ages(rng, n)
-    nationality = _draw(rng, NATIONALITIES, NATIONALITY_P, n)
-    language = _draw_given(rng, nationality, LANGUAGE_P, LANGUAGES)
-    district = _draw_given(rng, nationality, DISTRICT_P, DISTRICTS)
-    household = _draw_given(rng, sex, HOUSEHOLD_P, HOUSEHOLD_TYPES)
+    nationality = draw(rng, NATIONALITIES, NATIONALITY_P, n)
+    language = draw_given(rng.random(len(nationality)), nationality, LANGUAGE_P, LANGUAGES)
+    district = draw_given(rng.random(len(nationality)), nationality, DISTRICT_P, DISTRICTS)
+    household = draw_given(rng.random(len(sex)), sex, HOUSEHOLD_P, HOUSEHOLD_TYPES)
     months = _months_on_benefit(rng, n)
     requirement = _language_requirement(rng, language, months)
     interpreter = _needs_interpreter(rng, requirement)
 
     fraud = rng.random(n) < FRAUD_BASE_RATE
-    logit = risk_logit(fraud, months, language, district, _standard_normal(rng, n))
+    logit = risk_logit(fraud, months, language, district, standard_normal(rng, n))
     risk_score = np.round(1.0 / (1.0 + np.exp(-logit)), 4)
 
     flagged = top_k_flags(risk_score, CAPACITY)
