@@ -29,11 +29,14 @@ class Example:
 
 
 def bundled_examples(folder: Path) -> list[Example]:
-    """Every example under ``folder`` whose spec names a data file, the opening one first."""
+    """Every example under ``folder`` whose spec names a data file, the opening one first.
+
+    An example that audits a model (``model:`` in its spec) is left out: the app never loads a model.
+    """
     found: list[Example] = []
     for spec_path in sorted(folder.glob("*/spec.yaml")):
         spec, _ = load_spec(spec_path)
-        if spec.data.path:
+        if spec.data.path and spec.model is None:
             found.append(Example(key=spec_path.parent.name, title=spec.system.name,
                                  purpose=(spec.system.purpose or "").strip(), spec_path=spec_path))
     return sorted(found, key=lambda e: (e.key != OPENING_EXAMPLE, e.key))

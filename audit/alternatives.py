@@ -14,9 +14,10 @@ in hand, fairlearn answers it two ways:
 Every alternative is fitted on one part of the audited rows and judged on the
 rest (a seeded split, ``holdout`` of the rows; the current model is judged on
 the same rows), because thresholds fitted and judged on the same rows look
-better than they are. Each alternative's decisions are then counted by the
-audit engine (:func:`audit.engine.run`) like any decision, so its rates and
-gaps are the numbers an audit of it would show. The frontier table has one row
+better than they are. Each alternative's decisions are then counted per group
+(the confusion counts, in one pass) and its rates follow the audit's own
+definitions, so its gaps are the numbers an audit of it would show (an
+alternative that flags nobody is judged too). The frontier table has one row
 per alternative: accuracy, the agency's utility metric, and for each
 disparity metric the largest gap (group minus reference) and the ratio
 farthest from 1.
@@ -105,10 +106,12 @@ class Frontier:
             return (f"no alternative tried narrows the {name} gap by {self.attribute} below the current model's "
                     f"{abs(current[f'{metric}_gap']):.2f}")
         cost = (current["accuracy"] - best["accuracy"]) * 100
+        change = (f"at a cost of {cost:.1f} points of accuracy" if cost > 0.05 else
+                  f"with a gain of {-cost:.1f} points of accuracy" if cost < -0.05 else "at the same accuracy")
         return (f"an alternative exists ({best['alternative']}) that cuts the {name} gap by {self.attribute} from "
-                f"{abs(current[f'{metric}_gap']):.2f} to {abs(best[f'{metric}_gap']):.2f} at a cost of "
-                f"{cost:.1f} points of accuracy ({current['accuracy']:.3f} → {best['accuracy']:.3f}; judged on "
-                f"{self.rows_judged:,} held-out rows)")
+                f"{abs(current[f'{metric}_gap']):.2f} to {abs(best[f'{metric}_gap']):.2f} {change} "
+                f"({current['accuracy']:.3f} → {best['accuracy']:.3f}; {self.options.utility} "
+                f"{current['utility']:.3f} → {best['utility']:.3f}; judged on {self.rows_judged:,} held-out rows)")
 
     def to_dict(self) -> dict[str, Any]:
         from audit.result import table_records
@@ -202,25 +205,51 @@ def retrained_alternatives(estimator: Any, X_train: pd.DataFrame, y_train: np.nd
     return found
 
 
-def judge(decisions: np.ndarray, y: np.ndarray, groups: np.ndarray, *, attribute: str, reference: str,
-          adverse: bool, utility: str) -> dict[str, float]:
-    """Accuracy, utility and each disparity metric's largest gap and extreme ratio, counted by the audit engine."""
-    from audit.engine import run
+def _rates(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> dict[str, np.ndarray]:
+    """Every utility and disparity metric from confusion counts (arrays, one per group); 0/0 is NaN."""
+    def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b > 0, a / np.where(b > 0, b, 1), np.nan)
 
-    frame = pd.DataFrame({attribute: groups, "outcome": y, "decision": decisions})
-    spec = {"system": {"name": "alternative"}, "outcome": {"column": "outcome", "positive": 1},
-            "decision": {"column": "decision", "positive": 1, "adverse": adverse},
-            "protected": [{"column": attribute, "reference": reference}],
-            "metrics": list(dict.fromkeys([*DISPARITY_METRICS, "accuracy", utility]))}
-    result = run(spec, frame, fingerprint=False)
-    correct = (decisions == y).mean() if len(y) else float("nan")
-    everyone = _overall(decisions, y, utility)
-    row = {"accuracy": float(correct), "utility": everyone}
-    comparisons = result.comparisons
+    n = tp + fp + fn + tn
+    values = {"accuracy": ratio(tp + tn, n), "selection_rate": ratio(tp + fp, n), "tpr": ratio(tp, tp + fn),
+              "tnr": ratio(tn, tn + fp), "ppv": ratio(tp, tp + fp), "npv": ratio(tn, tn + fn),
+              "fpr": ratio(fp, fp + tn), "fnr": ratio(fn, fn + tp), "f1": ratio(2 * tp, 2 * tp + fp + fn)}
+    values["balanced_accuracy"] = (values["tpr"] + values["tnr"]) / 2
+    return values
+
+
+UTILITY_METRICS = ("accuracy", "balanced_accuracy", "f1", "fnr", "fpr", "npv", "ppv", "selection_rate", "tnr",
+                   "tpr")
+
+
+def judge(decisions: np.ndarray, y: np.ndarray, groups: np.ndarray, *, reference: str, utility: str,
+          unknown: str = UNKNOWN) -> dict[str, float]:
+    """Accuracy, utility and, per disparity metric, the largest gap to ``reference`` and the ratio farthest from 1.
+
+    Everything comes from the confusion counts of each group (one pass of ``bincount``), with the audit's
+    definitions (:mod:`audit.metrics`): a rate whose denominator is empty is NaN and is left out, never 0.
+    The group ``unknown`` (missing values) is never compared, as in the audit. An alternative that decides
+    the same for everyone (nobody flagged) is judged like any other.
+    """
+    if utility not in UTILITY_METRICS:
+        raise UsageError(f"--utility: '{utility}' is not a utility metric; choose one of {', '.join(UTILITY_METRICS)}",
+                         reason=ReasonCode.OPTION_INVALID)
+    labels, codes = np.unique(groups, return_inverse=True)
+    cell = codes * 4 + 2 * (decisions == 1) + (y == 1)
+    counts = np.bincount(cell, minlength=4 * len(labels)).reshape(len(labels), 4).astype(float)
+    tn, fn, fp, tp = counts[:, 0], counts[:, 1], counts[:, 2], counts[:, 3]
+    everyone = _rates(*(np.array([c.sum()]) for c in (tp, fp, fn, tn)))
+    per_group = _rates(tp, fp, fn, tn)
+    row = {"accuracy": float(everyone["accuracy"][0]), "utility": float(everyone[utility][0])}
+    compared = (labels != reference) & (labels != unknown)
+    at = np.flatnonzero(labels == reference)
     for metric in DISPARITY_METRICS:
-        rows = comparisons[comparisons["metric"] == metric]
-        differences = rows["difference"].to_numpy(dtype=float)
-        ratios = rows["ratio"].to_numpy(dtype=float)
+        values = per_group[metric]
+        ref = values[at[0]] if len(at) else np.nan
+        differences = (values - ref)[compared]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = (values / ref)[compared]
         finite = np.isfinite(differences)
         row[f"{metric}_gap"] = float(differences[finite][np.abs(differences[finite]).argmax()]) if finite.any() \
             else float("nan")
@@ -228,24 +257,6 @@ def judge(decisions: np.ndarray, y: np.ndarray, groups: np.ndarray, *, attribute
         row[f"{metric}_ratio"] = float(ratios[good][np.abs(np.log(ratios[good])).argmax()]) if good.any() \
             else float("nan")
     return row
-
-
-def _overall(decisions: np.ndarray, y: np.ndarray, metric: str) -> float:
-    """A utility metric over every judged row, from the confusion counts."""
-    tp = float(((decisions == 1) & (y == 1)).sum())
-    fp = float(((decisions == 1) & (y == 0)).sum())
-    fn = float(((decisions == 0) & (y == 1)).sum())
-    tn = float(((decisions == 0) & (y == 0)).sum())
-    values = {"accuracy": (tp + tn) / (tp + fp + fn + tn), "tpr": tp / (tp + fn) if tp + fn else np.nan,
-              "tnr": tn / (tn + fp) if tn + fp else np.nan, "ppv": tp / (tp + fp) if tp + fp else np.nan,
-              "npv": tn / (tn + fn) if tn + fn else np.nan, "selection_rate": (tp + fp) / (tp + fp + fn + tn)}
-    values["balanced_accuracy"] = (values["tpr"] + values["tnr"]) / 2
-    values["f1"] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else np.nan
-    values["fpr"], values["fnr"] = 1 - values["tnr"], 1 - values["tpr"]
-    if metric not in values:
-        raise UsageError(f"--utility: '{metric}' is not a utility metric; choose one of {', '.join(sorted(values))}",
-                         reason=ReasonCode.OPTION_INVALID)
-    return float(values[metric])
 
 
 def _training_rows(spec: AuditSpec, base_dir: Path, attribute: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -291,6 +302,9 @@ def find_alternatives(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: 
     if unknown:
         raise UsageError(f"--constraint: '{unknown[0]}' is not one of {', '.join(CONSTRAINTS)}",
                          reason=ReasonCode.OPTION_INVALID)
+    if options.utility not in UTILITY_METRICS:
+        raise UsageError(f"--utility: '{options.utility}' is not a utility metric; choose one of "
+                         f"{', '.join(UTILITY_METRICS)}", reason=ReasonCode.OPTION_INVALID)
     attribute = options.attribute or loaded.protected_columns[0]
     if attribute not in loaded.protected_columns:
         raise SpecError(f"--attribute: '{attribute}' is not a protected column of the spec "
@@ -334,8 +348,7 @@ def find_alternatives(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: 
     records = []
     for name, method, constraint, bound, current, d in rows:
         records.append({"alternative": name, "method": method, "constraint": constraint, "bound": bound,
-                        "current": current} | judge(d, y[judged], groups[judged], attribute=attribute,
-                                                    reference=reference, adverse=loaded.adverse,
+                        "current": current} | judge(d, y[judged], groups[judged], reference=reference,
                                                     utility=options.utility))
     table = pd.DataFrame(records)
     provenance = {"model": scored.model.describe(), "seed": seed, "fairlearn": _version("fairlearn")}

@@ -260,8 +260,13 @@ def frameworks() -> None:
 
 @main.command()
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=Path))
-def validate(spec: Path) -> None:
-    """Check SPEC and the columns of its data file or database table; list every problem at once."""
+@_TRUST_MODEL
+def validate(spec: Path, trust_model: bool) -> None:
+    """Check SPEC and the columns of its data file or database table; list every problem at once.
+
+    With a model, also load it (safely, as 'audit run' does) and check its features are in the data; a
+    decision or score column the data lacks is one the model fills.
+    """
     import duckdb
 
     from audit.counts import check_columns
@@ -276,7 +281,11 @@ def validate(spec: Path) -> None:
         path = path if path.is_absolute() else base / path
         relation, info = open_table(path, duckdb.connect(), options=ReadOptions(
             encoding=loaded.data.encoding, delimiter=loaded.data.delimiter, sheet=loaded.data.sheet))
-        check_columns(relation.columns, plan_for(loaded), source=f"'{loaded.data.path}'", fields=_fields(loaded))
+        columns = list(relation.columns)
+        if loaded.model is not None:
+            columns += [c for c in [loaded.decision_column] if c and c not in columns]   # the model fills it
+            _validate_model(loaded, base, columns, trust=trust_model, console=console)
+        check_columns(columns, plan_for(loaded), source=f"'{loaded.data.path}'", fields=_fields(loaded))
         console.print(f"data: {loaded.data.path} ({info.format}; all {len(plan_for(loaded).columns)} columns "
                       f"named in the spec are present)", markup=False)
     elif loaded.data.url:
@@ -292,6 +301,20 @@ def validate(spec: Path) -> None:
     console.print(f"{spec}: valid spec for '{loaded.system.name}' — {len(loaded.protected)} protected "
                   f"attribute(s), {len(loaded.intersections)} intersection(s), {len(loaded.policy)} policy "
                   f"rule(s)", markup=False)
+
+
+def _validate_model(spec: Any, base: Path, columns: list[str], *, trust: bool, console: Console) -> None:
+    """Load the spec's model as 'audit run' would, and check that the data has every feature it takes."""
+    from audit.errors import did_you_mean
+    from audit.models import load_model
+
+    model = load_model(spec.model, base, trust=trust)
+    missing = [f for f in model.features if f not in columns]
+    if missing:
+        raise DataError(f"model.features: column '{missing[0]}' is not in the data{did_you_mean(missing[0], columns)}; "
+                        f"list the data's columns the model was trained on", reason=ReasonCode.COLUMN_NOT_FOUND)
+    console.print(f"model: {model.path.name} ({model.format}, sha256 {model.sha256[:12]}…; loads, and its "
+                  f"{len(model.features)} features are in the data)", markup=False)
 
 
 @main.command()
@@ -417,7 +440,9 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
 @click.option("--holdout", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.5,
               show_default=True, help="Share of the rows kept aside to judge every alternative.")
 @click.option("--utility", default="balanced_accuracy", show_default=True,
-              help="The agency's utility metric reported beside accuracy (tpr, ppv, f1, balanced_accuracy, ...).")
+              type=click.Choice(["accuracy", "balanced_accuracy", "f1", "fnr", "fpr", "npv", "ppv", "selection_rate",
+                                 "tnr", "tpr"]),
+              help="The agency's utility metric reported beside accuracy (e.g. tpr: the share of true cases caught).")
 @click.option("--metric", type=click.Choice(["fpr", "fnr", "selection_rate"]), default="fpr", show_default=True,
               help="Disparity drawn on the chart's axis.")
 @click.option("--max-fit-rows", type=click.IntRange(100), default=100_000, show_default=True,

@@ -173,7 +173,7 @@ def model_findings(spec: AuditSpec, scored: ScoredRows, proxies: pd.DataFrame | 
     if scored.filled:
         notes.append(f"the model '{scored.model.path.name}' filled column(s) {', '.join(scored.filled)}: "
                      + ("the probability of the positive class" if spec.score is not None
-                        else "1 for a positive decision, 0 otherwise"))
+                        else "'1' for a positive decision, '0' otherwise"))
     if scored.agreement is not None:
         provenance["agreement_with_data"] = scored.agreement
         notes.append(f"the model's decisions equal the data's '{spec.decision_column}' on "

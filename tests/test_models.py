@@ -264,3 +264,29 @@ def test_custom_metric_equals_metricframe(workspace) -> None:
     with pytest.raises(audit.SpecError, match=r"custom_metrics\[0\].function: module 'sklearn.metrics' has no "
                                               "function 'nope'"):
         audit.run({**spec, "custom_metrics": [{"name": "x", "function": "sklearn.metrics:nope"}]})
+
+
+def test_an_alternative_that_flags_nobody_is_judged_not_refused() -> None:
+    from audit.alternatives import judge
+
+    y = np.array([1, 0, 0, 1, 0, 0, 0, 1])
+    groups = np.array(["a", "a", "a", "a", "b", "b", "b", "unknown"])
+    row = judge(np.zeros(8, dtype=int), y, groups, reference="a", utility="tpr")
+    assert row["accuracy"] == pytest.approx(5 / 8) and row["utility"] == 0.0
+    assert row["selection_rate_gap"] == 0.0 and row["fpr_gap"] == 0.0
+    assert np.isnan(row["fnr_gap"])              # group b has no actual positive: undefined, not compared
+    flagged = judge(np.array([1, 1, 0, 0, 1, 0, 0, 0]), y, groups, reference="a", utility="ppv")
+    assert flagged["selection_rate_gap"] == pytest.approx(1 / 3 - 1 / 2)
+    assert flagged["fpr_gap"] == pytest.approx(1 / 3 - 1 / 2) and flagged["utility"] == pytest.approx(1 / 3)
+
+
+def test_validate_checks_the_model_and_lets_it_fill_the_decision(workspace, tmp_path) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump(spec_for(workspace, "model.skops")))
+    done = cli("validate", str(spec))
+    assert done.returncode == 0, done.stderr
+    assert "model: model.skops (skops, sha256" in done.stdout and "3 features are in the data" in done.stdout
+    spec.write_text(yaml.safe_dump(spec_for(workspace, "model.pkl")))
+    refused = cli("validate", str(spec))
+    assert refused.returncode == 2 and "--trust-model" in refused.stderr
+    assert cli("validate", str(spec), "--trust-model").returncode == 0
