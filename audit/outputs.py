@@ -6,10 +6,11 @@ compute nothing.
 
 from __future__ import annotations
 
-import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from audit.result import AuditResult
 from audit.wording import SYMBOL, decision_sentence, direction, interval, number, p_value
@@ -27,13 +28,15 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
     """A readable Markdown summary: verdict, data, every rule's per-group verdicts, notes."""
     p = result.provenance
     counts = result.verdict_counts()
+    decision = ([f"- {decision_sentence(result.counts.decision, result.spec.adverse, tiers=result.spec.tiers)}"]
+                if result.counts else [])
     lines = [f"# Audit: {result.spec.system.name}", "",
              f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
              f"{counts['inconclusive']} inconclusive){' — strict mode: inconclusive counts as fail' if strict else ''}",
              "",
              f"- Data: `{p.data.source}`; {p.rows_used:,} of {p.rows_read:,} {_unit(result)} audited; "
              f"SHA-256 `{p.data.sha256}`",
-             *([f"- {decision_sentence(result.counts.decision, result.spec.adverse)}"] if result.counts else []),
+             *decision,
              f"- Decision views: {', '.join(result.spec.view_names())}",
              f"- Confidence {result.spec.statistics.confidence:.0%}; correction {result.spec.statistics.correction}; "
              f"minimum group size {result.spec.statistics.min_group_size}",
@@ -51,6 +54,7 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
         lines.append("")
     if not result.spec.policy:
         lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
+    lines += _amount_sections(result)
     lines += _extra_sections(result)
     if result.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
@@ -59,6 +63,37 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
 
 def _unit(result: AuditResult) -> str:
     return "people (from a table of counts)" if result.spec.data.count_column else "rows"
+
+
+def amount_metrics(groups: pd.DataFrame, column: str) -> list[str]:
+    """The metrics of amount ``column`` in ``groups`` (``mean:``, ``median:``, ``qNN:``), in the table's order."""
+    rows = groups[groups["view"] == f"amount: {column}"]
+    return [str(m) for m in dict.fromkeys(rows["metric"])]
+
+
+def _amount_sections(result: AuditResult) -> list[str]:
+    """Per amount of the spec, a table of every group's mean, median and quantiles with their intervals."""
+    lines: list[str] = []
+    for amount in result.spec.amounts:
+        metrics = amount_metrics(result.groups, amount.column)
+        if not metrics:
+            continue
+        rows = result.groups[result.groups["view"] == f"amount: {amount.column}"]
+        header = " | ".join(f"{m.partition(':')[0]} | CI" for m in metrics)
+        lines += [f"## Amount: {amount.column} (a higher value is {amount.higher_is})", "",
+                  f"| attribute | group | n with a value | {header} |", "|---|---|---|" + "---|---|" * len(metrics)]
+        for (attribute, group), cells in rows.groupby(["attribute", "group"], sort=False):
+            by_metric = cells.set_index("metric")
+            values = [f"{number(_value(by_metric, m, 'value'))} | "
+                      f"{interval(_value(by_metric, m, 'ci_low'), _value(by_metric, m, 'ci_high'))}" for m in metrics]
+            lines.append(f"| {attribute} | {group} | {cells['n'].iloc[0]:,} | {' | '.join(values)} |")
+        lines.append("")
+    return lines
+
+
+def _value(rows: pd.DataFrame, metric: str, column: str) -> Any:
+    """``rows.loc[metric, column]``, or None when the group has no row of ``metric``."""
+    return rows.at[metric, column] if metric in rows.index else None
 
 
 def _extra_sections(result: AuditResult) -> list[str]:

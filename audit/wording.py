@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audit.metrics import METRICS
@@ -50,8 +51,52 @@ def direction(disadvantaged: Any, metric: str, adverse: bool) -> str:
     return "better for this group than the reference"
 
 
-def decision_sentence(mapping: Any, adverse: bool) -> str:
-    """What a positive decision is, and whether it harms the person."""
+def tier_runs(tiers: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    """The tiers in their listed order, consecutive tiers of the same kind run together.
+
+    Examples
+    --------
+    >>> tier_runs({"low": "adverse", "normal": "neutral", "high": "favourable", "urgent": "favourable"})
+    [(('low',), 'adverse'), (('normal',), 'neutral'), (('high', 'urgent'), 'favourable')]
+    """
+    runs: list[tuple[tuple[str, ...], str]] = []
+    for tier, kind in tiers.items():
+        if runs and runs[-1][1] == kind:
+            runs[-1] = (runs[-1][0] + (tier,), kind)
+        else:
+            runs.append(((tier,), kind))
+    return runs
+
+
+def tiers_sentence(column: str, tiers: Mapping[str, str] | None, values: Sequence[str] = (), *,
+                   ordered: bool = True) -> str:
+    """The tiers of a decision and what each is for the person, e.g.
+    ``tiers of 'priority': low (adverse), normal (neutral), high, urgent (favourable)``.
+
+    Without ``tiers`` (their kinds unknown) the tier ``values`` are listed alone.
+
+    Examples
+    --------
+    >>> tiers_sentence("priority", {"low": "adverse", "high": "favourable"})
+    "tiers of 'priority': low (adverse), high (favourable)"
+    >>> tiers_sentence("priority", None, ("low", "high"))
+    "tiers of 'priority': low, high"
+    """
+    listed = (", ".join(f"{', '.join(names)} ({kind})" for names, kind in tier_runs(tiers)) if tiers
+              else ", ".join(values))
+    return f"tiers of '{column}'{'' if ordered else ' (unordered)'}: {listed}"
+
+
+def decision_sentence(mapping: Any, adverse: bool, *, tiers: Any = None) -> str:
+    """What a positive decision is and whether it harms the person; for tiers, each tier and its kind.
+
+    ``tiers`` is the spec's :class:`~audit.spec.TiersSpec` (``spec.tiers``); a
+    tiers decision given without it lists its tiers without their kinds, never
+    as a "positive decision".
+    """
+    if tiers is not None or getattr(mapping, "field", "") == "decision.tiers":
+        return tiers_sentence(mapping.column, tiers.values if tiers is not None else None,
+                              tuple(mapping.values), ordered=tiers.ordered if tiers is not None else True)
     values = ", ".join(mapping.positive_values)
     effect = ("a positive decision harms the person (adverse): higher rates of it are a disadvantage"
               if adverse else "a positive decision benefits the person (favourable): lower rates of it are a "

@@ -58,18 +58,16 @@ def _axis(scale: Callable[[float], float], ticks: Sequence[float], label: Callab
     return parts
 
 
-def rate_chart(bars: Sequence[Bar], *, title: str, label: Callable[[float], str],
+def _dot_chart(bars: Sequence[Bar], *, low: float, high: float, title: str, label: Callable[[float], str],
                undefined: str) -> str:
-    """Dots with interval whiskers on a 0–1 axis, one row per group; undefined rows say so in words."""
+    """Dots with interval whiskers on a linear axis from ``low`` to ``high``, one row per group."""
     height = TOP + ROW * len(bars) + 10
     span = WIDTH - LEFT - RIGHT
-    highest = max([b.high if _finite(b.high) else b.value if _finite(b.value) else 0.0 for b in bars] + [0.05])
-    limit = next(step for step in (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0) if step >= min(highest, 1.0))
 
     def scale(v: float) -> float:
-        return LEFT + span * max(0.0, min(v, limit)) / limit
+        return LEFT + span * (max(low, min(v, high)) - low) / (high - low)
 
-    ticks = [limit * i / 4 for i in range(5)]
+    ticks = [low + (high - low) * i / 4 for i in range(5)]
     body = _axis(scale, ticks, label, TOP, height - 6)
     for i, bar in enumerate(bars):
         y = TOP + ROW * i + ROW / 2
@@ -82,6 +80,47 @@ def rate_chart(bars: Sequence[Bar], *, title: str, label: Callable[[float], str]
                         f'stroke="{ACCENT}" stroke-width="2"/>')
         body.append(f'<circle cx="{scale(bar.value):.1f}" cy="{y:.1f}" r="4" fill="{ACCENT}"/>')
     return _frame(height, title, body)
+
+
+def _ends(bar: Bar) -> list[float]:
+    """The finite numbers a bar draws (value and interval ends)."""
+    return [v for v in (bar.value, bar.low, bar.high) if _finite(v)]  # type: ignore[misc]
+
+
+def rate_chart(bars: Sequence[Bar], *, title: str, label: Callable[[float], str],
+               undefined: str) -> str:
+    """Dots with interval whiskers on a 0–1 axis, one row per group; undefined rows say so in words."""
+    highest = max([b.high if _finite(b.high) else b.value if _finite(b.value) else 0.0 for b in bars] + [0.05])
+    limit = next(step for step in (0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0) if step >= min(highest, 1.0))
+    return _dot_chart(bars, low=0.0, high=limit, title=title, label=label, undefined=undefined)
+
+
+_NICE_STEPS = (1.0, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+
+
+def nice_ceiling(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten that is at least ``x`` (``x`` > 0).
+
+    Examples
+    --------
+    >>> nice_ceiling(29.5), nice_ceiling(0.83), nice_ceiling(1.0), nice_ceiling(2100)
+    (30.0, 1.0, 1.0, 2500.0)
+    """
+    power = 10.0 ** math.floor(math.log10(x))
+    return next(step * power for step in _NICE_STEPS if step * power >= x * (1 - 1e-12))
+
+
+def value_chart(bars: Sequence[Bar], *, title: str, label: Callable[[float], str], undefined: str) -> str:
+    """Amounts (means, medians, quantiles) with interval whiskers on an axis in the amount's own units.
+
+    The axis starts at 0 for amounts that are never negative (else at the
+    negative of a round number) and ends at a round number above the
+    highest interval end.
+    """
+    ends = [v for b in bars for v in _ends(b)] or [0.0]
+    high = nice_ceiling(max(ends)) if max(ends) > 0 else 1.0
+    low = 0.0 if min(ends) >= 0 else -nice_ceiling(-min(ends))
+    return _dot_chart(bars, low=low, high=high, title=title, label=label, undefined=undefined)
 
 
 def ratio_chart(bars: Sequence[Bar], *, band: tuple[float, float], title: str, label: Callable[[float], str],
@@ -117,9 +156,18 @@ def ratio_chart(bars: Sequence[Bar], *, band: tuple[float, float], title: str, l
     return _frame(height, title, body)
 
 
+def _distance(value: float, bound: str) -> float:
+    """How far a cell is from equal treatment: |log ratio|, or |difference| in tenths (0.1 counts as 1)."""
+    if bound == "difference":
+        return abs(value) * 10
+    return abs(math.log(value)) if value > 0 else 3.0
+
+
 def heat_map(rows: Sequence[str], columns: Sequence[str], cells: dict[tuple[str, str], float | None], *,
-             title: str, label: Callable[[float], str], band: tuple[float, float], missing: str) -> str:
-    """Ratios of an intersection of two attributes as coloured cells: green inside the band, red outside."""
+             title: str, label: Callable[[float], str], band: tuple[float, float], missing: str,
+             bound: str = "ratio") -> str:
+    """Ratios (or differences, ``bound="difference"``) of an intersection of two attributes as coloured cells:
+    green inside the band, red outside, stronger the farther from equal treatment (1, or 0)."""
     cell_w = max(48.0, min(110.0, (WIDTH - LEFT - RIGHT) / max(len(columns), 1)))
     height = TOP + ROW * 1.4 * len(rows) + 10
     body = [_text(LEFT + cell_w * (j + 0.5), TOP - 8, c, anchor="middle") for j, c in enumerate(columns)]
@@ -132,7 +180,7 @@ def heat_map(rows: Sequence[str], columns: Sequence[str], cells: dict[tuple[str,
             if not _finite(value):
                 fill, text = "#f3f4f6", missing
             else:
-                distance = abs(math.log(value)) if value > 0 else 3.0
+                distance = _distance(value, bound)
                 inside = band[0] <= value <= band[1]
                 strength = min(1.0, 0.25 + distance)
                 fill = (f"rgba(4,120,87,{0.15 + 0.25 * strength:.2f})" if inside
@@ -154,8 +202,13 @@ class Point:
     current: bool = False
 
 
-def frontier_chart(points: Sequence[Point], *, title: str, x_title: str, y_title: str) -> str:
-    """Accuracy against the absolute disparity gap, one dot per alternative; the current model drawn in red."""
+def frontier_chart(points: Sequence[Point], *, title: str, x_title: str, y_title: str,
+                   x_label: Callable[[float], str] = lambda v: f"{v:.2f}",
+                   y_label: Callable[[float], str] = lambda v: f"{v:.3f}") -> str:
+    """Accuracy against the absolute disparity gap, one dot per alternative; the current model drawn in red.
+
+    ``x_label`` and ``y_label`` write the tick values (e.g. in the report's language).
+    """
     shown = [p for p in points if _finite(p.gap) and _finite(p.accuracy)]
     height, bottom, left = 300, 250, 70
     gaps = [abs(p.gap) for p in shown] or [0.0]
@@ -173,8 +226,8 @@ def frontier_chart(points: Sequence[Point], *, title: str, x_title: str, y_title
             f'<line x1="{left}" y1="{TOP}" x2="{left}" y2="{bottom}" stroke="{MUTED}"/>']
     for i in range(5):
         gx, gy = x_high * i / 4, y_low + (y_high - y_low) * i / 4
-        body.append(_text(x(gx), bottom + 14, f"{gx:.2f}", anchor="middle", fill=MUTED))
-        body.append(_text(left - 6, y(gy) + 4, f"{gy:.3f}", anchor="end", fill=MUTED))
+        body.append(_text(x(gx), bottom + 14, x_label(gx), anchor="middle", fill=MUTED))
+        body.append(_text(left - 6, y(gy) + 4, y_label(gy), anchor="end", fill=MUTED))
     body.append(_text((left + WIDTH - RIGHT) / 2, bottom + 32, x_title, anchor="middle"))
     body.append(_text(8, TOP - 8, y_title))
     for p in shown:

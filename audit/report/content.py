@@ -9,21 +9,54 @@ so a count below k never reaches the report.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 import pandas as pd
 import yaml
 
+from audit.errors import DataError, ReasonCode
 from audit.metrics import EXTRA_METRICS, METRICS, metric_family
+from audit.outputs import amount_metrics
 from audit.report.frameworks import PROFILES, FindingKind, obligations
 from audit.result import AuditResult
 from audit.spec import INTERSECTION_JOIN, spec_to_dict
+from audit.wording import tier_runs
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 SUMMARY_FINDINGS = 5
 """How many failed comparisons the executive summary lists."""
+
+
+@dataclass(frozen=True)
+class MetricLabel:
+    """A metric's name as the report shows it: ``name`` is a catalogue message (the metric's full name),
+    ``tag`` (``q90``) and ``subject`` (the amount column or the tier) are shown as they are.
+
+    ``str()`` gives the English name, e.g. ``quantile q90: response_hours``.
+    """
+
+    name: str
+    tag: str = ""
+    subject: str = ""
+
+    def __str__(self) -> str:
+        head = f"{self.name} {self.tag}" if self.tag else self.name
+        return f"{head}: {self.subject}" if self.subject else head
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A number placed in a sentence, with how to show it: ``number`` (``digits`` significant digits),
+    ``fixed`` (``digits`` decimals) or ``percent`` (``digits`` decimals)."""
+
+    value: float | None
+    style: Literal["number", "fixed", "percent"] = "number"
+    digits: int = 3
 
 
 @dataclass(frozen=True)
@@ -38,11 +71,16 @@ class Finding:
     groups: tuple[str, ...]
     obligations: tuple[tuple[str, str], ...]
     rule: str = ""  # the policy rule a verdict finding judges; empty for proxies and overrides
+    policy: str = ""  # a second message appended to the title: what the policy allows
 
 
 @dataclass(frozen=True)
 class ResultBlock:
-    """Results of one attribute (or intersection) for one rule: table rows and chart data."""
+    """Results of one rule for one decision view and one attribute (or intersection): table rows and chart data.
+
+    ``amount`` says the metric is an amount (a mean, median or quantile in the
+    column's own units) rather than a proportion.
+    """
 
     attribute: str
     rule: str
@@ -53,6 +91,46 @@ class ResultBlock:
     rows: list[dict[str, Any]]
     rates: list[dict[str, Any]]
     heat: dict[str, Any] | None = None
+    label: MetricLabel = MetricLabel("")
+    amount: bool = False
+
+
+@dataclass(frozen=True)
+class AmountTable:
+    """Every group's mean, median and quantiles of one amount column, with intervals (``cells`` per metric)."""
+
+    column: str
+    higher_is: str
+    metrics: list[MetricLabel]
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class FlipTable:
+    """The counterfactual flip test of one column: a row per original group and value it was set to."""
+
+    attribute: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """Less discriminatory alternatives read from ``alternatives.json`` (written by ``audit alternatives``).
+
+    ``sentences`` are (message, values) pairs, one per disparity metric
+    (``metrics``); ``frontier`` the table's rows, each with its ``gaps`` by
+    metric; ``chart_metric`` the metric whose gap the chart plots.
+    """
+
+    attribute: str
+    reference: str
+    rows_judged: int
+    utility: str
+    metrics: list[str]
+    sentences: list[tuple[str, dict[str, Any]]]
+    frontier: list[dict[str, Any]]
+    chart_metric: str
+    other_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,15 +150,33 @@ class ReportContent:
     appendix: dict[str, Any]
     small_cell_k: int
     notes: list[str] = field(default_factory=list)
+    amounts: list[AmountTable] = field(default_factory=list)
+    flips: dict[str, Any] = field(default_factory=dict)
+    alternatives: Alternatives | None = None
 
 
-def _metric_name(metric: str) -> str:
+def metric_label(metric: str) -> MetricLabel:
+    """How the report names ``metric``: its registry full name, with the tier or column (and ``qNN``) kept as is.
+
+    Examples
+    --------
+    >>> str(metric_label("fpr")), str(metric_label("tier_at_least:high")), str(metric_label("q90:days"))
+    ('false positive rate', 'cumulative tier rate: high', 'quantile q90: days')
+    """
     if metric in METRICS:
-        return METRICS[metric].full_name
+        return MetricLabel(METRICS[metric].full_name)
     family = metric_family(metric)
     extra = EXTRA_METRICS.get(family)
-    qualifier = metric.partition(":")[2]
-    return f"{extra.full_name}: {qualifier}" if extra and qualifier else extra.full_name if extra else metric
+    if extra is None:
+        return MetricLabel(metric)
+    head, _, subject = metric.partition(":")
+    return MetricLabel(extra.full_name, tag=head if family == "quantile" else "", subject=subject)
+
+
+def is_amount(metric: str) -> bool:
+    """Whether ``metric`` is an amount (``mean:``, ``median:``, ``qNN:``): a number in the column's units."""
+    extra = EXTRA_METRICS.get(metric_family(metric))
+    return extra is not None and extra.needs == "amount"
 
 
 def _num(value: Any) -> float | None:
@@ -100,18 +196,70 @@ def _cover(result: AuditResult, today: dt.date) -> dict[str, Any]:
 
 
 # The sentence of a failed comparison, by bound and by whether it has a confidence interval: a finding
-# judged on the point estimate of a ratio of medians has none, and says so rather than "CI — to —".
+# judged on the point estimate of a ratio of medians has none, and says so rather than "CI — to —". What
+# the policy allows follows as its own clause (:data:`_POLICY_CLAUSES`), so a one-sided band reads right.
 _FAIL_TITLES: dict[tuple[str, bool], str] = {
     ("ratio", True): "The {metric} of {group} ({attribute}) was {estimate} times that of {reference} "
-                     "({level}% CI {low} to {high}); the policy allows {band_low} to {band_high}.",
+                     "({level}% CI {low} to {high})",
     ("ratio", False): "The {metric} of {group} ({attribute}) was {estimate} times that of {reference} "
-                      "(no confidence interval for this ratio); the policy allows {band_low} to {band_high}.",
+                      "(no confidence interval for this ratio)",
     ("difference", True): "The {metric} of {group} ({attribute}) differed from that of {reference} by {estimate} "
-                          "({level}% CI {low} to {high}); the policy allows {band_low} to {band_high}.",
+                          "({level}% CI {low} to {high})",
     ("difference", False): "The {metric} of {group} ({attribute}) differed from that of {reference} by "
-                           "{estimate} (no confidence interval for this difference); the policy allows "
-                           "{band_low} to {band_high}.",
+                           "{estimate} (no confidence interval for this difference)",
 }
+# What the policy allows, by which ends of the band are set (low, high).
+_POLICY_CLAUSES: dict[tuple[bool, bool], str] = {
+    (True, True): "; the policy allows {band_low} to {band_high}.",
+    (True, False): "; the policy allows at least {band_low}.",
+    (False, True): "; the policy allows at most {band_high}.",
+}
+# A verdict whose numbers small-cell suppression withheld: the verdict word is published, nothing else.
+_WITHHELD_TITLES: dict[str, str] = {
+    "fail": "The {metric} of {group} ({attribute}) compared with {reference}: the figures are withheld to "
+            "protect groups of fewer than {k} people; the verdict is fail.",
+    "inconclusive": "The {metric} of {group} ({attribute}) compared with {reference}: the figures are withheld "
+                    "to protect groups of fewer than {k} people; the verdict is inconclusive.",
+}
+_INCONCLUSIVE_TITLE = ("The {metric} of {group} ({attribute}) compared with {reference}: too little evidence for a "
+                       "verdict ({reason}).")
+
+
+def _outside_band(row: dict[str, Any]) -> bool:
+    """Whether the interval of a comparison lies entirely beyond an end of its band that is set.
+
+    A one-sided band (``ratio: [0.8, null]``) has one end to be beyond; a
+    comparison without an interval is never shown to be outside.
+    """
+    low, high = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    if low is None or high is None:
+        return False
+    band_low, band_high = _num(row.get("band_low")), _num(row.get("band_high"))
+    return (band_high is not None and low > band_high) or (band_low is not None and high < band_low)
+
+
+def _is_withheld(row: dict[str, Any]) -> bool:
+    """Whether small-cell suppression withheld the numbers of a verdict (its reason says so)."""
+    return _num(row.get("estimate")) is None and str(row.get("reason") or "").startswith("withheld")
+
+
+def _verdict_title(result: AuditResult, row: dict[str, Any]) -> tuple[str, FindingKind, str, str]:
+    """(severity, kind, title, policy clause) of a failed or inconclusive verdict.
+
+    A fail is high when its interval lies entirely beyond the band (one-sided
+    bands included), else medium; an inconclusive verdict is low.
+    """
+    failed = row["verdict"] == "fail"
+    if _is_withheld(row):
+        return ("medium", "disparity", _WITHHELD_TITLES["fail"], "") if failed \
+            else ("low", "inconclusive", _WITHHELD_TITLES["inconclusive"], "")
+    if failed:
+        has_interval = _num(row.get("ci_low")) is not None and _num(row.get("ci_high")) is not None
+        ends = (_num(row.get("band_low")) is not None, _num(row.get("band_high")) is not None)
+        return ("high" if _outside_band(row) else "medium", "disparity", _FAIL_TITLES[(row["bound"], has_interval)],
+                _POLICY_CLAUSES.get(ends, ""))
+    kind: FindingKind = "selective_labels" if _owed_to_selective_labels(result, row) else "inconclusive"
+    return "low", kind, _INCONCLUSIVE_TITLE, ""
 
 
 def _owed_to_selective_labels(result: AuditResult, row: dict[str, Any]) -> bool:
@@ -135,28 +283,15 @@ def _findings(result: AuditResult, verdicts: pd.DataFrame) -> list[Finding]:
     for row in verdicts.to_dict(orient="records"):
         if row["verdict"] not in ("fail", "inconclusive"):
             continue
-        withheld = _num(row.get("estimate")) is None
-        kind: FindingKind
-        if row["verdict"] == "fail":
-            has_interval = _num(row.get("ci_low")) is not None and _num(row.get("ci_high")) is not None
-            outside = has_interval and (
-                row["ci_low"] > row["band_high"] or row["ci_high"] < row["band_low"]) if row["band_low"] is not None \
-                and row["band_high"] is not None else False
-            severity, kind = ("high" if outside else "medium"), "disparity"
-            title = _FAIL_TITLES[(row["bound"], has_interval or withheld)]  # a withheld one keeps "CI — to —"
-        else:
-            severity = "low"
-            kind = "selective_labels" if _owed_to_selective_labels(result, row) else "inconclusive"
-            title = ("The {metric} of {group} ({attribute}) compared with {reference}: too little evidence "
-                     "for a verdict ({reason}).")
+        severity, kind, title, policy = _verdict_title(result, row)
         findings.append(Finding(
-            severity=severity, kind=kind, title=title,
-            values={"metric": _metric_name(row["metric"]), "group": row["group"], "attribute": row["attribute"],
+            severity=severity, kind=kind, title=title, policy=policy,
+            values={"metric": metric_label(row["metric"]), "group": row["group"], "attribute": row["attribute"],
                     "reference": row["reference"], "bound": row["bound"], "estimate": _num(row.get("estimate")),
                     "low": _num(row.get("ci_low")), "high": _num(row.get("ci_high")),
-                    "band_low": row.get("band_low"), "band_high": row.get("band_high"),
+                    "band_low": _num(row.get("band_low")), "band_high": _num(row.get("band_high")),
                     "level": round(result.spec.statistics.confidence * 100), "reason": row.get("reason") or "",
-                    "withheld": withheld},
+                    "k": result.spec.report.small_cell_k, "withheld": _is_withheld(row)},
             evidence=f"{row['rule']} [{row['view']}]", groups=(str(row["group"]),),
             obligations=tuple(obligations(kind, frameworks)), rule=str(row["rule"])))
     proxies = result.table("proxies")
@@ -172,7 +307,7 @@ def _findings(result: AuditResult, verdicts: pd.DataFrame) -> list[Finding]:
         for row in effects[effects["effect"] == "widens"].to_dict(orient="records"):
             findings.append(Finding(
                 "medium", "override", "Human overrides widen the disparity in {metric} for {group} ({attribute})",
-                {"metric": _metric_name(row["metric"]), "group": row["group"], "attribute": row["attribute"]},
+                {"metric": metric_label(row["metric"]), "group": row["group"], "attribute": row["attribute"]},
                 "override_effects", (str(row["group"]),), tuple(obligations("override", frameworks))))
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     return findings
@@ -198,10 +333,14 @@ def _round_robin_by_rule(findings: list[Finding], limit: int) -> list[Finding]:
     return turns[:limit]
 
 
-def _unknown_counts(groups: pd.DataFrame) -> list[dict[str, Any]]:
-    """The people with no value of each protected attribute, from the first view that counts people."""
+def _unknown_counts(groups: pd.DataFrame, attributes: list[str]) -> list[dict[str, Any]]:
+    """The people with no value of each protected attribute, from the first view that counts people.
+
+    Only the ``attributes`` themselves are listed: an intersection's unknown
+    cells hold the same people again, split by the other attribute.
+    """
     count = _first_view_rows(groups, "count")
-    count = count[count["unknown"] == True]  # noqa: E712
+    count = count[(count["unknown"] == True) & count["attribute"].isin(attributes)]  # noqa: E712
     return [{"attribute": r["attribute"], "n": r["n"]} for r in count.to_dict(orient="records")]
 
 
@@ -224,50 +363,101 @@ def _excluded(result: AuditResult, groups: pd.DataFrame) -> list[dict[str, Any]]
     return rows
 
 
-def _results(result: AuditResult, groups: pd.DataFrame, comparisons: pd.DataFrame,
-             verdicts: pd.DataFrame) -> list[ResultBlock]:
-    blocks = []
-    for (rule, attribute), rows in verdicts.groupby(["rule", "attribute"], sort=False):
-        first = rows.iloc[0]
-        metric, view = first["metric"], first["view"]
-        rate_rows = groups[(groups["metric"] == metric) & (groups["attribute"] == attribute)
-                           & (groups["view"] == view)]
-        compared = comparisons[(comparisons["metric"] == metric) & (comparisons["attribute"] == attribute)
-                               & (comparisons["view"] == view)].set_index("group")
-        own = rate_rows.set_index("group")
-        table = []
-        for r in rows.to_dict(orient="records"):
-            c = compared.loc[r["group"]] if r["group"] in compared.index else None
-            table.append({"group": r["group"], "n": r["n"], "reference": r["reference"],
-                          "value": _num(c["value"]) if c is not None else None,
-                          "rate_low": _num(own.loc[r["group"], "ci_low"]) if r["group"] in own.index else None,
-                          "rate_high": _num(own.loc[r["group"], "ci_high"]) if r["group"] in own.index else None,
-                          "estimate": _num(r["estimate"]), "low": _num(r["ci_low"]), "high": _num(r["ci_high"]),
-                          "p": _num(r["p_adjusted"]), "verdict": r["verdict"], "reason": r["reason"]})
-        rates = [{"group": r["group"], "n": r["n"], "value": _num(r["value"]), "low": _num(r["ci_low"]),
-                  "high": _num(r["ci_high"]), "reason": r["reason"], "unknown": bool(r["unknown"])}
-                 for r in rate_rows.to_dict(orient="records")]
-        heat = None
-        parts = attribute.split(INTERSECTION_JOIN)
-        if len(parts) == 2:
-            cells = {}
-            for r in table:
-                pieces = str(r["group"]).split(INTERSECTION_JOIN)
-                if len(pieces) == 2:
-                    cells[(pieces[0], pieces[1])] = r["estimate"]
-            row_names = list(dict.fromkeys(k[0] for k in cells)) + []
-            col_names = list(dict.fromkeys(k[1] for k in cells))
-            reference = str(first["reference"]).split(INTERSECTION_JOIN)
-            if len(reference) == 2:
-                cells[(reference[0], reference[1])] = 1.0 if first["bound"] == "ratio" else 0.0
-                row_names = list(dict.fromkeys([reference[0]] + row_names))
-                col_names = list(dict.fromkeys([reference[1]] + col_names))
-            heat = {"rows": row_names, "columns": col_names, "cells": cells}
-        band = (first["band_low"] if first["band_low"] is not None else -math.inf,
-                first["band_high"] if first["band_high"] is not None else math.inf)
-        blocks.append(ResultBlock(attribute=attribute, rule=rule, metric=metric, view=view, bound=first["bound"],
-                                  band=band, rows=table, rates=rates, heat=heat))
-    return blocks
+def _rows_of(frame: pd.DataFrame, metric: str, attribute: str, view: str) -> pd.DataFrame:
+    """The rows of ``frame`` (groups or comparisons) of one metric, attribute and decision view, by group."""
+    return frame[(frame["metric"] == metric) & (frame["attribute"] == attribute)
+                 & (frame["view"] == view)].set_index("group")
+
+
+def _cell(frame: pd.DataFrame, group: Any, column: str) -> float | None:
+    """``frame.at[group, column]`` as a finite float, or None when the group has no row or no number."""
+    return _num(frame.at[group, column]) if group in frame.index else None
+
+
+def _heat(attribute: str, table: list[dict[str, Any]], first: dict[str, Any]) -> dict[str, Any] | None:
+    """The heat map of a two-attribute intersection: cells by (row group, column group), the reference at 1 or 0."""
+    parts = attribute.split(INTERSECTION_JOIN)
+    if len(parts) != 2:
+        return None
+    cells: dict[tuple[str, str], float | None] = {}
+    for r in table:
+        pieces = str(r["group"]).split(INTERSECTION_JOIN)
+        if len(pieces) == 2:
+            cells[(pieces[0], pieces[1])] = r["estimate"]
+    row_names = list(dict.fromkeys(k[0] for k in cells))
+    col_names = list(dict.fromkeys(k[1] for k in cells))
+    reference = str(first["reference"]).split(INTERSECTION_JOIN)
+    if len(reference) == 2:
+        cells[(reference[0], reference[1])] = 1.0 if first["bound"] == "ratio" else 0.0
+        row_names = list(dict.fromkeys([reference[0]] + row_names))
+        col_names = list(dict.fromkeys([reference[1]] + col_names))
+    return {"rows": row_names, "columns": col_names, "cells": cells}
+
+
+def _result_block(rows: pd.DataFrame, groups: pd.DataFrame, comparisons: pd.DataFrame) -> ResultBlock:
+    """The block of one rule, decision view and attribute: its verdict rows with each group's own value."""
+    first = rows.iloc[0].to_dict()
+    metric, view, attribute = first["metric"], first["view"], first["attribute"]
+    own = _rows_of(groups, metric, attribute, view)
+    compared = _rows_of(comparisons, metric, attribute, view)
+    table = [{"group": r["group"], "n": r["n"], "reference": r["reference"],
+              "value": _cell(compared, r["group"], "value"),
+              "rate_low": _cell(own, r["group"], "ci_low"), "rate_high": _cell(own, r["group"], "ci_high"),
+              "estimate": _num(r["estimate"]), "low": _num(r["ci_low"]), "high": _num(r["ci_high"]),
+              "p": _num(r["p_adjusted"]), "verdict": r["verdict"], "reason": r["reason"]}
+             for r in rows.to_dict(orient="records")]
+    rates = [{"group": group, "n": r["n"], "value": _num(r["value"]), "low": _num(r["ci_low"]),
+              "high": _num(r["ci_high"]), "reason": r["reason"], "unknown": bool(r["unknown"])}
+             for group, r in own.iterrows()]
+    low, high = _num(first["band_low"]), _num(first["band_high"])
+    band = (-math.inf if low is None else low, math.inf if high is None else high)
+    return ResultBlock(attribute=attribute, rule=first["rule"], metric=metric, view=view, bound=first["bound"],
+                       band=band, rows=table, rates=rates, heat=_heat(attribute, table, first),
+                       label=metric_label(metric), amount=is_amount(metric))
+
+
+def _results(groups: pd.DataFrame, comparisons: pd.DataFrame, verdicts: pd.DataFrame) -> list[ResultBlock]:
+    """One block per rule × decision view × attribute, in the verdicts' order.
+
+    A rule judged in several views (``score ≥ 0.7`` and ``top 1,000``) gets a
+    block for each, with that view's own values, intervals and charts.
+    """
+    if not len(verdicts):
+        return []
+    return [_result_block(rows, groups, comparisons)
+            for _, rows in verdicts.groupby(["rule_index", "view", "attribute"], sort=False)]
+
+
+def _amount_tables(result: AuditResult, groups: pd.DataFrame) -> list[AmountTable]:
+    """Every amount of the spec, with or without a rule on it: each group's mean, median and quantiles."""
+    tables = []
+    for amount in result.spec.amounts:
+        metrics = amount_metrics(groups, amount.column)
+        rows = groups[groups["view"] == f"amount: {amount.column}"]
+        body = []
+        for (attribute, group), cells in rows.groupby(["attribute", "group"], sort=False):
+            by_metric = cells.set_index("metric")
+            body.append({"attribute": attribute, "group": group, "n": cells["n"].iloc[0],
+                         "unknown": bool(cells["unknown"].iloc[0]),
+                         "cells": [(_cell(by_metric, m, "value"), _cell(by_metric, m, "ci_low"),
+                                    _cell(by_metric, m, "ci_high")) for m in metrics]})
+        if metrics:
+            tables.append(AmountTable(column=amount.column, higher_is=amount.higher_is,
+                                      metrics=[MetricLabel(metric_label(m).name, metric_label(m).tag)
+                                               for m in metrics], rows=body))
+    return tables
+
+
+_A_WORD = re.compile(r"(?<!\w)[a-z]{3,}(?!\w)")
+"""A lower-case English word standing alone (not ``n_group``, not ``TP``): a definition with one is in words."""
+
+
+def _definition(metric: str) -> dict[str, Any]:
+    """A metric's name and definition for the method table; a definition in words is translated, symbols
+    (``TP / (TP + FN)``) are not."""
+    formula = METRICS[metric].formula if metric in METRICS else EXTRA_METRICS[metric_family(metric)].definition
+    return {"metric": metric, "label": metric_label(metric), "formula": formula,
+            "translate": bool(_A_WORD.search(formula))}
 
 
 def _method(result: AuditResult, comparisons: pd.DataFrame) -> dict[str, Any]:
@@ -275,14 +465,14 @@ def _method(result: AuditResult, comparisons: pd.DataFrame) -> dict[str, Any]:
     metrics = sorted(set(result.verdicts["metric"])) if len(result.verdicts) else []
     references = (comparisons[["attribute", "reference", "reference_rule"]].drop_duplicates("attribute")
                   .to_dict(orient="records") if len(comparisons) else [])
-    definitions = []
-    for m in metrics:
-        if m in METRICS:
-            definitions.append({"metric": m, "name": METRICS[m].full_name, "formula": METRICS[m].formula})
-        elif metric_family(m) in EXTRA_METRICS:
-            extra = EXTRA_METRICS[metric_family(m)]
-            definitions.append({"metric": m, "name": _metric_name(m), "formula": extra.definition})
+    definitions = [_definition(m) for m in metrics if m in METRICS or metric_family(m) in EXTRA_METRICS]
+    tiers = spec.tiers
+    model = result.provenance.model
     return {"metrics": definitions, "references": references, "adverse": spec.adverse,
+            "tiers": {"column": spec.decision_column, "ordered": tiers.ordered,
+                      "runs": tier_runs(tiers.values)} if tiers is not None else None,
+            "model": {"path": model.get("path"), "format": model.get("format"),
+                      "sha256": str(model.get("sha256") or "")} if model else None,
             "confidence": spec.statistics.confidence, "correction": spec.statistics.correction,
             "min_group_size": spec.statistics.min_group_size, "min_expected": spec.statistics.min_expected,
             "rules": [r for r in dict.fromkeys(result.verdicts["rule"])] if len(result.verdicts) else [],
@@ -348,26 +538,161 @@ def _frameworks(result: AuditResult, groups: pd.DataFrame, comparisons: pd.DataF
                                  "rate": _num(r["value"]),
                                  "impact_ratio": _num(impact.get((r["attribute"], r["group"]))),
                                  "unknown": bool(r["unknown"])} for r in rows.to_dict(orient="records")]
-            section["metric"] = _metric_name(metric)
+            section["metric"] = metric_label(metric)
             section["unknown"] = unknown
             section["excluded"] = excluded
         sections.append(section)
     return sections
 
 
+_LARGEST_FLIP = ("The largest flip rate is {rate} ({level}% CI {low} to {high}): rows of {group} ({attribute}) set "
+                 "to {set_to}.")
+_NO_FLIP = "No decision flipped: the model decided every row the same whichever group's value it was given."
+
+
+def _flips(result: AuditResult, flips: pd.DataFrame) -> dict[str, Any]:
+    """The counterfactual flip test: a table per column flipped, its largest flip rate, and how many rows
+    ``flip_rows`` lists (by row number, in result.json only). Empty when the audit ran no flip test."""
+    if not len(flips):
+        return {}
+    tables = [FlipTable(attribute=str(attribute), rows=[
+        {"group": r["group"], "set_to": r["set_to"], "rows": r["rows"], "flips": r["flips"],
+         "rate": _num(r["flip_rate"]), "low": _num(r["ci_low"]), "high": _num(r["ci_high"]),
+         "to_positive": r["to_positive"], "to_negative": r["to_negative"]} for r in rows.to_dict(orient="records")])
+        for attribute, rows in flips.groupby("attribute", sort=False)]
+    rated = [(r, t.attribute) for t in tables for r in t.rows if r["rate"] is not None]
+    largest: tuple[str, dict[str, Any]] | None = None
+    if rated:
+        top, attribute = max(rated, key=lambda pair: pair[0]["rate"])
+        largest = (_NO_FLIP, {}) if top["rate"] == 0 else (_LARGEST_FLIP, {
+            "rate": Quantity(top["rate"], "percent", 1), "low": Quantity(top["low"], "percent", 1),
+            "high": Quantity(top["high"], "percent", 1), "level": round(result.spec.statistics.confidence * 100),
+            "group": top["group"], "attribute": attribute, "set_to": top["set_to"]})
+    return {"tables": tables, "largest": largest, "listed": len(result.table("flip_rows"))}
+
+
+_ALTERNATIVE = {  # by what the alternative does to accuracy, as Frontier.sentence words it
+    "cost": "An alternative exists ({alternative}) that cuts the gap in {metric} by {attribute} from {current} to "
+            "{best} at a cost of {points} points of accuracy ({current_accuracy} → {best_accuracy}; {utility} "
+            "{current_utility} → {best_utility}; judged on {rows} held-out rows).",
+    "gain": "An alternative exists ({alternative}) that cuts the gap in {metric} by {attribute} from {current} to "
+            "{best} with a gain of {points} points of accuracy ({current_accuracy} → {best_accuracy}; {utility} "
+            "{current_utility} → {best_utility}; judged on {rows} held-out rows).",
+    "same": "An alternative exists ({alternative}) that cuts the gap in {metric} by {attribute} from {current} to "
+            "{best} at the same accuracy ({current_accuracy} → {best_accuracy}; {utility} {current_utility} → "
+            "{best_utility}; judged on {rows} held-out rows).",
+}
+_NO_ALTERNATIVE = "No alternative tried narrows the gap in {metric} by {attribute} below the current model's {current}."
+_NO_GAP = "The gap in {metric} by {attribute} is undefined for the current model."
+_FRONTIER_NUMBERS = ("accuracy", "utility")
+_FRONTIER_KEYS = ("alternative", "current", "accuracy")
+
+
+def read_alternatives(out_dir: str | Path) -> dict[str, Any] | None:
+    """The frontier ``audit alternatives`` wrote into ``out_dir`` (``alternatives.json``), or None when absent.
+
+    Raises
+    ------
+    DataError
+        The file is not a frontier (not JSON, or without ``frontier`` rows).
+    """
+    path = Path(out_dir) / "alternatives.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise DataError(f"{path}: cannot be read as JSON ({error}); write it again with 'audit alternatives SPEC "
+                        f"--out {path.parent}' or remove it", reason=ReasonCode.DATA_UNREADABLE) from None
+    rows = data.get("frontier") if isinstance(data, dict) else None
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+        raise DataError(f"{path}: holds no 'frontier' rows, so it is not a frontier written by 'audit alternatives'; "
+                        f"write it again or remove it", reason=ReasonCode.DATA_UNREADABLE)
+    missing = [key for key in _FRONTIER_KEYS if any(key not in r for r in rows)]
+    if missing:
+        raise DataError(f"{path}: a 'frontier' row has no '{missing[0]}' (every row needs "
+                        f"{', '.join(_FRONTIER_KEYS)}); write it again with 'audit alternatives' or remove it",
+                        reason=ReasonCode.DATA_UNREADABLE)
+    return data
+
+
+def _frontier(data: dict[str, Any]) -> Any:
+    """The :class:`audit.alternatives.Frontier` of an ``alternatives.json`` (to ask it for the best alternative)."""
+    from audit.alternatives import AlternativeOptions, Frontier
+
+    table = pd.DataFrame(data["frontier"])
+    for column in table.columns:
+        if column in _FRONTIER_NUMBERS or str(column).endswith(("_gap", "_ratio")):
+            table[column] = pd.to_numeric(table[column], errors="coerce")
+    table["current"] = table["current"].fillna(False).astype(bool)
+    return Frontier(table=table, attribute=str(data.get("attribute")), reference=str(data.get("reference")),
+                    rows_fitted=int(data.get("rows_fitted") or 0), rows_judged=int(data.get("rows_judged") or 0),
+                    options=AlternativeOptions(utility=str(data.get("utility") or "balanced_accuracy")))
+
+
+def _alternative_sentence(frontier: Any, metric: str) -> tuple[str, dict[str, Any]]:
+    """The finding for one disparity metric, as :meth:`Frontier.sentence` words it, to be translated."""
+    gap = f"{metric}_gap"
+    current = frontier.table[frontier.table["current"]].iloc[0]
+    values: dict[str, Any] = {"metric": metric_label(metric), "attribute": frontier.attribute,
+                              "current": Quantity(abs(current[gap]), "fixed", 2)}
+    if _num(current[gap]) is None:
+        return _NO_GAP, values
+    best = frontier.best(metric)
+    if best is None:
+        return _NO_ALTERNATIVE, values
+    cost = (current["accuracy"] - best["accuracy"]) * 100
+    change = "cost" if cost > 0.05 else "gain" if cost < -0.05 else "same"
+    return _ALTERNATIVE[change], values | {
+        "alternative": str(best["alternative"]), "best": Quantity(abs(best[gap]), "fixed", 2),
+        "points": Quantity(abs(cost), "fixed", 1), "current_accuracy": Quantity(current["accuracy"], "fixed", 3),
+        "best_accuracy": Quantity(best["accuracy"], "fixed", 3), "utility": frontier.options.utility,
+        "current_utility": Quantity(current["utility"], "fixed", 3),
+        "best_utility": Quantity(best["utility"], "fixed", 3), "rows": int(frontier.rows_judged)}
+
+
+def _alternatives(result: AuditResult, data: dict[str, Any] | None) -> Alternatives | None:
+    """The alternatives section from ``alternatives.json``: a sentence per disparity metric, the frontier rows.
+
+    None without the file, or when its frontier has no current model or no gap to compare.
+    """
+    if data is None:
+        return None
+    from audit.alternatives import DISPARITY_METRICS
+
+    frontier = _frontier(data)
+    metrics = [m for m in DISPARITY_METRICS if f"{m}_gap" in frontier.table.columns]
+    if not metrics or not frontier.table["current"].any():
+        return None
+    rows = [{"alternative": r["alternative"], "current": r["current"], "accuracy": _num(r.get("accuracy")),
+             "utility": _num(r.get("utility")), "gaps": {m: _num(r.get(f"{m}_gap")) for m in metrics}}
+            for r in frontier.table.to_dict(orient="records")]
+    plotted = [m for m in ("fpr", "selection_rate", "fnr") if m in metrics and frontier.table[f"{m}_gap"].notna().any()]
+    theirs = ((data.get("provenance") or {}).get("model") or {}).get("sha256")
+    ours = (result.provenance.model or {}).get("sha256")
+    return Alternatives(attribute=frontier.attribute, reference=frontier.reference, rows_judged=frontier.rows_judged,
+                        utility=str(data.get("utility") or ""), metrics=metrics,
+                        sentences=[_alternative_sentence(frontier, m) for m in metrics], frontier=rows,
+                        chart_metric=plotted[0] if plotted else "",
+                        other_model=bool(theirs and ours and theirs != ours))
+
+
 def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today: dt.date | None = None,
-                  manifest: dict[str, Any] | None = None, notes: list[str] | None = None) -> ReportContent:
+                  manifest: dict[str, Any] | None = None, notes: list[str] | None = None,
+                  alternatives: dict[str, Any] | None = None) -> ReportContent:
     """The report's content from an audit result and the (suppressed) tables to publish.
 
-    ``tables`` holds ``groups``, ``comparisons`` and ``verdicts`` as they may
-    be published (after small-cell suppression), ``notes`` the audit's notes
-    as they may be published (default: the result's); the result supplies
-    the spec and provenance.
+    ``tables`` holds ``groups``, ``comparisons`` and ``verdicts`` (and
+    ``flips`` when the audit ran the flip test) as they may be published
+    (after small-cell suppression), ``notes`` the audit's notes as they may
+    be published (default: the result's); the result supplies the spec and
+    provenance. ``alternatives`` is the content of an ``alternatives.json``
+    (:func:`read_alternatives`), shown with the recommendations.
     """
     today = today or dt.date.today()
     groups, comparisons, verdicts = tables["groups"], tables["comparisons"], tables["verdicts"]
     findings = _findings(result, verdicts)
-    unknown = _unknown_counts(groups)
+    unknown = _unknown_counts(groups, [p.column for p in result.spec.protected])
     excluded = _excluded(result, groups)
     counts = result.verdict_counts()
     top = _round_robin_by_rule([f for f in findings if f.kind == "disparity"], SUMMARY_FINDINGS)
@@ -385,7 +710,7 @@ def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today
                "attributes": [p.column for p in result.spec.protected],
                "intersections": [INTERSECTION_JOIN.join(i.columns) for i in result.spec.intersections]},
         method=_method(result, comparisons),
-        results=_results(result, groups, comparisons, verdicts),
+        results=_results(groups, comparisons, verdicts),
         findings=findings,
         limitations=_limitations(result, comparisons, unknown, verdicts),
         recommendations=_recommendations(result, findings),
@@ -399,4 +724,7 @@ def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today
                   "created_at": result.provenance.created_at, "manifest": manifest or {}},
         small_cell_k=result.spec.report.small_cell_k,
         notes=list(result.notes if notes is None else notes),
+        amounts=_amount_tables(result, groups),
+        flips=_flips(result, tables.get("flips", result.table("flips"))),
+        alternatives=_alternatives(result, alternatives),
     )

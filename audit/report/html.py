@@ -15,10 +15,11 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from audit.report import charts
-from audit.report.content import Finding, ReportContent, ResultBlock
+from audit.report.content import (Alternatives, Finding, MetricLabel, Quantity, ReportContent, ResultBlock,
+                                  metric_label)
 from audit.report.fonts import font_face_css
-from audit.report.i18n import (Translator, format_date, format_integer, format_interval, format_number,
-                               format_percent)
+from audit.report.i18n import (Translator, format_date, format_fixed, format_integer, format_interval,
+                               format_number, format_percent)
 
 GLOSSARY = (
     ("Rate", "The share of a group's people who received the decision (or an error) measured by the metric."),
@@ -86,22 +87,54 @@ class _Formatter:
             return "—"
         return f"{self.rate(low)} – {self.rate(high)}"
 
+    def measure(self, value: Any, amount: bool) -> str:
+        """A group's value: an amount as a number in its own units, any other metric as a percentage."""
+        return _number(value, self.lang) if amount else self.rate(value)
+
+    def measure_interval(self, low: Any, high: Any, amount: bool) -> str:
+        """The interval of a group's value, formatted as :meth:`measure` formats the value."""
+        return self.interval(low, high) if amount else self.rate_interval(low, high)
+
+    def metric_name(self, label: MetricLabel, *, capital: bool = False) -> str:
+        """A metric's name in the report's language: the full name translated, the tag and column or tier kept."""
+        name = self.t.gettext(label.name)
+        head = f"{name} {label.tag}" if label.tag else name
+        text = f"{head}: {label.subject}" if label.subject else head
+        return text[:1].upper() + text[1:] if capital else text
+
+    def quantity(self, value: Quantity) -> str:
+        """A number in a sentence, in the style the content asks for."""
+        if value.style == "fixed":
+            return format_fixed(value.value, self.lang, decimals=value.digits)
+        if value.style == "percent":
+            return format_percent(value.value, self.lang, digits=value.digits)
+        return format_number(value.value, self.lang, significant=value.digits)
+
+    def _show(self, value: Any) -> Any:
+        """One value of a sentence as text: names translated, numbers in the language's notation."""
+        if value is None:
+            return "—"
+        if isinstance(value, MetricLabel):
+            return self.metric_name(value)
+        if isinstance(value, Quantity):
+            return self.quantity(value)
+        if isinstance(value, float):
+            return _number(value, self.lang)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self.count(value)
+        return value
+
     def fill(self, template: str, **values: Any) -> str:
-        if isinstance(values.get("metric"), str):
-            values["metric"] = self.t.gettext(values["metric"])  # metric names are fixed texts too
-        shown = {k: ("—" if v is None else v if isinstance(v, str) else _number(v, self.lang) if isinstance(v, float)
-                     else self.count(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-                 for k, v in values.items()}
+        shown = {k: self._show(v) for k, v in values.items()}
         try:
             return template.format(**shown)
         except (KeyError, IndexError, ValueError):
             return template
 
     def finding(self, finding: Finding) -> str:
-        values = dict(finding.values)
-        if values.get("withheld"):
-            values.update(estimate=self.t.gettext("withheld"), low="—", high="—")
-        text = self.fill(self.t.gettext(finding.title), **values)
+        text = self.fill(self.t.gettext(finding.title), **finding.values)
+        if finding.policy:
+            text += self.fill(self.t.gettext(finding.policy), **finding.values)
         return text[:1].upper() + text[1:]  # a sentence, even when it opens with a metric's name
 
     def bars(self, block: ResultBlock) -> list[charts.Bar]:
@@ -110,31 +143,67 @@ class _Formatter:
                 for r in block.rates]
 
     def rate_svg(self, block: ResultBlock) -> str:
-        return charts.rate_chart(self.bars(block), title=f"{block.attribute}: {block.metric}",
+        """The groups' own values with their intervals: rates on a 0–100% axis, amounts on their own scale."""
+        title = f"{block.attribute}: {self.metric_name(block.label)}"
+        if block.amount:
+            return charts.value_chart(self.bars(block), title=title,
+                                      label=lambda v: format_number(v, self.lang, significant=3),
+                                      undefined=self.t.gettext("undefined"))
+        return charts.rate_chart(self.bars(block), title=title,
                                  label=lambda v: format_percent(v, self.lang, digits=0),
                                  undefined=self.t.gettext("undefined"))
 
     def ratio_svg(self, block: ResultBlock) -> str:
         bars = [charts.Bar(str(r["group"]), r["estimate"], r["low"], r["high"],
                            self.t.gettext("withheld") if isinstance(r["n"], str) else "") for r in block.rows]
-        band = tuple(b if math.isfinite(b) else (0.05 if i == 0 else 20.0) for i, b in enumerate(block.band))
-        return charts.ratio_chart(bars, band=band, title=f"{block.attribute}: {block.metric}",  # type: ignore
+        return charts.ratio_chart(bars, band=_drawn_band(block),
+                                  title=f"{block.attribute}: {self.metric_name(block.label)}",
                                   label=lambda v: format_number(v, self.lang, significant=2),
                                   undefined=self.t.gettext("undefined"))
 
     def heat_svg(self, block: ResultBlock) -> str:
         assert block.heat is not None
-        band = tuple(b if math.isfinite(b) else (0.05 if i == 0 else 20.0) for i, b in enumerate(block.band))
         return charts.heat_map(block.heat["rows"], block.heat["columns"], block.heat["cells"],
                                title=block.attribute, label=lambda v: format_number(v, self.lang, significant=2),
-                               band=band, missing="—")  # type: ignore[arg-type]
+                               band=_drawn_band(block), missing="—", bound=block.bound)
+
+    def frontier_svg(self, alternatives: Alternatives) -> str:
+        """Accuracy against the gap of ``alternatives.chart_metric``, one dot per alternative, the model in red."""
+        metric = alternatives.chart_metric
+        points = [charts.Point(label=str(r["alternative"]), gap=_finite_or_nan(r["gaps"].get(metric)),
+                               accuracy=_finite_or_nan(r["accuracy"]), current=bool(r["current"]))
+                  for r in alternatives.frontier]
+        name = self.metric_name(metric_label(metric))
+        return charts.frontier_chart(
+            points, title=self.fill(self.t.gettext("Accuracy against the gap in {metric} by {attribute}"),
+                                    metric=name, attribute=alternatives.attribute),
+            x_title=self.fill(self.t.gettext("largest gap in {metric} to {reference} (absolute)"),
+                              metric=name, reference=alternatives.reference),
+            y_title=self.t.gettext("accuracy on held-out rows"),
+            x_label=lambda v: format_fixed(v, self.lang, decimals=2),
+            y_label=lambda v: format_fixed(v, self.lang, decimals=3))
+
+
+def _drawn_band(block: ResultBlock) -> tuple[float, float]:
+    """The band as a chart draws it: an open end of a ratio band at the log axis's edge (0.05 or 20)."""
+    if block.bound != "ratio":
+        return block.band
+    low, high = block.band
+    return (low if math.isfinite(low) else 0.05, high if math.isfinite(high) else 20.0)
+
+
+def _finite_or_nan(value: float | None) -> float:
+    """``value``, or NaN when it is missing (a chart leaves such a point out)."""
+    return math.nan if value is None else float(value)
 
 
 def _environment(fmt: _Formatter) -> Environment:
     env = Environment(autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.globals.update(_=fmt.t.gettext, finding_text=fmt.finding, interval=fmt.interval,
-                       rate_interval=fmt.rate_interval, rate_svg=fmt.rate_svg,
-                       ratio_svg=fmt.ratio_svg, heat_svg=fmt.heat_svg, glossary=GLOSSARY,
+                       rate_interval=fmt.rate_interval, measure=fmt.measure, measure_interval=fmt.measure_interval,
+                       metric_name=fmt.metric_name, rate_svg=fmt.rate_svg, ratio_svg=fmt.ratio_svg,
+                       heat_svg=fmt.heat_svg, frontier_svg=fmt.frontier_svg, metric_label=metric_label,
+                       glossary=GLOSSARY,
                        fw_short=FRAMEWORK_SHORT)
     env.filters.update(number=lambda v: _number(v, fmt.lang), integer=fmt.count, count=fmt.count,
                        rate=fmt.rate, percent=fmt.rate, pvalue=fmt.pvalue, fill=fmt.fill,

@@ -32,8 +32,8 @@ from babel.numbers import NumberPattern, parse_pattern
 
 from audit.errors import ReasonCode, UsageError, did_you_mean
 
-__all__ = ["MISSING", "Translator", "catalogue_path", "format_date", "format_integer", "format_interval",
-           "format_number", "format_percent", "languages"]
+__all__ = ["MISSING", "Translator", "catalogue_path", "format_date", "format_fixed", "format_integer",
+           "format_interval", "format_number", "format_percent", "languages"]
 
 MISSING = "\u2014"
 """What every formatter shows for a missing value (``None`` or NaN): an em dash."""
@@ -231,6 +231,27 @@ def format_integer(n: int | float | None, lang: str) -> str:
         return MISSING
     pattern, locale = _pattern("decimal", lang, (0, 0))
     return pattern.apply(int(n) if isinstance(n, Integral) else value, locale)
+
+
+def format_fixed(x: float | None, lang: str, decimals: int = 2) -> str:
+    """``x`` with exactly ``decimals`` decimals, in the language's notation (``0.16``, ``0,16``).
+
+    Examples
+    --------
+    >>> format_fixed(0.1634, "en"), format_fixed(0.1634, "vi"), format_fixed(0.6435, "en", decimals=3)
+    ('0.16', '0,16', '0.643')
+    >>> format_fixed(None, "en")
+    '—'
+    """
+    if decimals < 0:
+        raise UsageError(f"decimals must be at least 0; got {decimals}", reason=ReasonCode.OPTION_INVALID)
+    value = _as_float(x, "x")
+    if value is None:
+        return MISSING
+    pattern, locale = _pattern("decimal", lang, (decimals, decimals))
+    # round the binary value first, as Python's f"{x:.2f}" does: Babel would round its shortest decimal
+    # form half to even (0.6435 is 0.64349999... in binary, so 0.643, not 0.644)
+    return pattern.apply(round(value, decimals) if math.isfinite(value) else value, locale)
 
 
 def format_percent(x: float | None, lang: str, digits: int = 1) -> str:

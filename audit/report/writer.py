@@ -13,10 +13,13 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from audit.evidence import sign_manifest, write_manifest
 from audit.outputs import write_outputs
-from audit.report.content import build_content
+from audit.report.content import build_content, read_alternatives
 from audit.report.html import render_html
 from audit.report.pdf import html_to_pdf
 from audit.result import AuditResult
@@ -32,12 +35,18 @@ class ReportFiles:
     pdf_seconds: float
 
 
-def render_report_html(result: AuditResult, *, lang: str | None = None, today: dt.date | None = None) -> str:
-    """The published report as HTML text (small cells suppressed), in ``lang`` or the spec's language."""
+def render_report_html(result: AuditResult, *, lang: str | None = None, today: dt.date | None = None,
+                       alternatives: dict[str, Any] | None = None) -> str:
+    """The published report as HTML text (small cells suppressed), in ``lang`` or the spec's language.
+
+    ``alternatives`` is the content of an ``alternatives.json`` (see
+    :func:`audit.report.content.read_alternatives`), shown with the recommendations.
+    """
     k = result.spec.report.small_cell_k
     public = suppress(result, k)
-    tables = {"groups": public.groups, "comparisons": public.comparisons, "verdicts": public.verdicts}
-    content = build_content(result, tables=tables, today=today, notes=list(public.notes))
+    tables = {"groups": public.groups, "comparisons": public.comparisons, "verdicts": public.verdicts,
+              "flips": public.tables.get("flips", pd.DataFrame())}
+    content = build_content(result, tables=tables, today=today, notes=list(public.notes), alternatives=alternatives)
     return render_html(content, lang=lang or result.spec.report.language,
                        confidence=result.spec.statistics.confidence)
 
@@ -48,13 +57,17 @@ def write_report(result: AuditResult, out_dir: str | Path, *, lang: str | None =
     """Write every output of the audit and its report into ``out_dir``; returns the paths written.
 
     ``lang`` overrides ``report.language`` of the spec; ``sign_key`` is an
-    Ed25519 private key (PEM) to sign the manifest with.
+    Ed25519 private key (PEM) to sign the manifest with. When ``out_dir``
+    already holds ``alternatives.json`` (from ``audit alternatives SPEC --out
+    DIR``), the report shows its alternatives; the manifest lists it with
+    every other file of the folder.
     """
     out = Path(out_dir)
+    alternatives = read_alternatives(out)
     paths = dict(write_outputs(result, out, strict=strict))
     k = result.spec.report.small_cell_k
     start = time.perf_counter()
-    html = render_report_html(result, lang=lang, today=today)
+    html = render_report_html(result, lang=lang, today=today, alternatives=alternatives)
     (out / "report.html").write_text(html, encoding="utf-8")
     paths["report.html"] = out / "report.html"
     html_seconds = time.perf_counter() - start
