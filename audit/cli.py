@@ -73,7 +73,7 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
     console.print(f"data: {p.data.source} — {p.rows_used:,} of {p.rows_read:,} {unit} audited "
                   f"(sha256 {str(p.data.sha256)[:12]}…)", markup=False)
     if result.counts is not None:
-        console.print(decision_sentence(result.counts.decision, result.spec.adverse), markup=False)
+        console.print(decision_sentence(result.counts.decision, result.spec.adverse, tiers=result.spec.tiers), markup=False)
     views = result.spec.view_names()
     if len(views) > 1:
         console.print(f"views: {', '.join(views)}", markup=False)

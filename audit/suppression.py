@@ -51,9 +51,13 @@ count categories, not people, and are published.
    published; its estimate, interval, p-value and the counts it rests on follow rules 1-5, and its reason
    (which quotes numbers) becomes ``"withheld: fewer than k people; the verdict stands"``. The same holds
    for the ``effect`` word of ``override_effects``.
-7. **Free text.** Notes and threshold notes quote counts; an integer below ``k`` in them (not a decimal,
+7. **Model audits.** The flip test's ``rows``, ``flips``, ``to_positive`` and ``to_negative`` are counts
+   (rules 1, 2 and 5, with ``rows - flips`` as the complement; the two directions add up to ``flips``, so a
+   small one withholds both); the sensitive rows (``flip_rows``) are row numbers, a key into the data, and
+   are not published at all.
+8. **Free text.** Notes and threshold notes quote counts; an integer below ``k`` in them (not a decimal,
    not a percentage, not inside a quoted value label such as ``'1'``) becomes ``"< k"``.
-8. **k = 1** withholds zero counts only: ``"< 1"`` already says 0, so rules 2-4 have nothing to protect and
+9. **k = 1** withholds zero counts only: ``"< 1"`` already says 0, so rules 2-4 have nothing to protect and
    are skipped.
 
 Limits: rules 3 and 4 are checked one sum or one group at a time, not as one linear system over every
@@ -1126,6 +1130,35 @@ def _suppress_generic(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     return cells.frame()
 
 
+_FLIP_DIRECTIONS = (("to_positive", "to_positive_rate"), ("to_negative", "to_negative_rate"))
+
+
+def _suppress_flips(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The flip test (:mod:`audit.counterfactual`): its counts of people follow rules 1, 2, 3 and 5.
+
+    ``rows`` and ``flips`` are counts, and so is ``rows - flips`` (those whose decision stays), which
+    withholds ``flips`` when below k; a withheld one withholds the row's rates, interval and score change.
+    The two directions add up to ``flips``, so when one is below k both are withheld (with their rates),
+    while the flip rate stands.
+    """
+    cells = _Cells(frame)
+    for i, r in enumerate(cells.rows()):
+        hit = False
+        for column in ("rows", "flips"):
+            cells[i, column], withheld = _count_cell(r[column], k)
+            hit |= withheld
+        if not hit and _num(r["rows"]) is not None and _num(r["flips"]) is not None and r["rows"] - r["flips"] < k:
+            cells[i, "flips"], hit = "withheld", True
+        small = [_count_cell(r[count], k)[1] for count, _rate in _FLIP_DIRECTIONS]
+        for count, rate in _FLIP_DIRECTIONS:
+            if hit or any(small):
+                cells[i, count] = _count_cell(r[count], k)[0] if _count_cell(r[count], k)[1] else "withheld"
+                cells.withhold(i, (rate,))
+        if hit:
+            cells.withhold(i, ("flip_rate", "ci_low", "ci_high", "mean_score_change"))
+    return cells.frame()
+
+
 def _suppress_proxies(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     cells = _Cells(frame)
     for i, r in enumerate(cells.rows()):
@@ -1203,6 +1236,8 @@ def suppress(result: AuditResult, k: int | None = None) -> PublicTables:
         "calibration": lambda f: _suppress_calibration(f, k, index),
         "tests": lambda f: _suppress_tests(f, k, index),
         "proxies": lambda f: _suppress_proxies(f, k),
+        "flips": lambda f: _suppress_flips(f, k),
+        "flip_rows": lambda f: f.iloc[0:0],           # row numbers are a key into the data: internal only
         "override_effects": lambda f: _suppress_effects(f, comparisons, k),
         "sweep_comparisons": lambda f: _suppress_comparisons(f, ["threshold", "view"], k,
                                                              sweep_index or _GroupIndex()),

@@ -290,3 +290,20 @@ def test_validate_checks_the_model_and_lets_it_fill_the_decision(workspace, tmp_
     refused = cli("validate", str(spec))
     assert refused.returncode == 2 and "--trust-model" in refused.stderr
     assert cli("validate", str(spec), "--trust-model").returncode == 0
+
+
+def test_published_outputs_suppress_small_flip_counts_and_never_show_row_numbers(workspace) -> None:
+    from audit.suppression import suppress
+
+    result = audit.run(spec_for(workspace, "planted.skops", model={"features": ["income", "group"]}))
+    public = suppress(result, 10)
+    flips = public.tables["flips"].set_index(["group", "set_to"])
+    zero = flips.loc[("a", "c")]                           # the planted model never flips a and c
+    assert zero["flips"] == "< 10" and pd.isna(zero["flip_rate"]) and pd.isna(zero["ci_high"])
+    planted = flips.loc[("a", "b")]
+    assert planted["flips"] == int(result.table("flips").set_index(["group", "set_to"]).loc[("a", "b"), "flips"])
+    assert planted["flip_rate"] == pytest.approx(result.table("flips").set_index(["group", "set_to"])
+                                                 .loc[("a", "b"), "flip_rate"])
+    assert planted["to_negative"] == "< 10" and planted["to_positive"] == "withheld"   # 0 + flips: both held
+    assert pd.isna(planted["to_positive_rate"]) and pd.isna(planted["to_negative_rate"])
+    assert public.tables["flip_rows"].empty and len(result.table("flip_rows")) == 20
