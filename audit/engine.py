@@ -73,9 +73,18 @@ class ProxyFindings:
 
 
 def count(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
-          fingerprint: bool = True, options: EngineOptions = EngineOptions()) -> Counted:
-    """Count the data of an audit in one pass (the arguments are those of :func:`run`); see :class:`Counted`."""
-    return _count(*load_spec(spec), data, fingerprint=fingerprint, options=options)
+          fingerprint: bool = True, options: EngineOptions = EngineOptions(), trust_model: bool = False) -> Counted:
+    """Count the data of an audit in one pass (the arguments are those of :func:`run`); see :class:`Counted`.
+
+    With a model in the spec, the rows are scored first, as :func:`run` does (the model fills the decision
+    or score column the data lacks); the flip test is not part of the counts.
+    """
+    loaded, base_dir = load_spec(spec)
+    if loaded.model is not None:
+        from audit.model_audit import score_rows
+
+        data = score_rows(loaded, base_dir, data, trust=trust_model).data
+    return _count(loaded, base_dir, data, fingerprint=fingerprint, options=options)
 
 
 def _count(spec: AuditSpec, base_dir: Path, data: Any, *, fingerprint: bool, options: EngineOptions) -> Counted:

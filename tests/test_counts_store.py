@@ -59,6 +59,10 @@ CASES = {path.parent.name: (path, None) for path in sorted(EXAMPLES.glob("*/spec
 def counted(request: pytest.FixtureRequest) -> tuple[object, RawCounts]:
     spec_source, data = CASES[request.param]
     spec, base = load_spec(spec_source)
+    if spec.model is not None:                           # the model fills the decision column first
+        from audit.model_audit import score_rows
+
+        data = score_rows(spec, base).data
     raw, _ = count_source(spec, base if isinstance(spec_source, Path) else Path("."), data)
     return spec, raw
 
