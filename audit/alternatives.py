@@ -357,10 +357,11 @@ def find_alternatives(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: 
 
 
 def _reference(spec: AuditSpec, attribute: str, groups: np.ndarray) -> str:
+    """The attribute's named reference group, else its largest known group (one reference for every gap)."""
     named = next(p.reference for p in spec.protected if p.column == attribute)
     if named is not None:
         return str(format_label(named))
-    values, counts = np.unique(groups, return_counts=True)
+    values, counts = np.unique(groups[groups != UNKNOWN], return_counts=True)
     return str(values[counts.argmax()])
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from audit.errors import ReasonCode, SpecError
 from audit.labels import UNKNOWN, binary_values, label_array
-from audit.spec import AuditSpec, CustomMetricSpec
+from audit.spec import INTERSECTION_JOIN, AuditSpec, CustomMetricSpec
 from audit.stats import percentile_interval
 
 CUSTOM_COLUMNS = ["metric", "function", "attribute", "group", "n", "value", "ci_low", "ci_high", "status", "source"]
@@ -51,19 +51,32 @@ def load_function(metric: CustomMetricSpec, index: int) -> Callable[..., Any]:
     return function
 
 
-def _safe(function: Callable[..., Any], y_true: np.ndarray, y_pred: np.ndarray) -> float:
-    try:
-        return float(function(y_true, y_pred))
-    except (ValueError, ZeroDivisionError, TypeError, FloatingPointError):
-        return float("nan")
+_FAILURES = (ValueError, ZeroDivisionError, TypeError, FloatingPointError)
 
 
-def _error(function: Callable[..., Any], y_true: np.ndarray, y_pred: np.ndarray) -> str | None:
+def _evaluate(function: Callable[..., Any], y_true: np.ndarray, y_pred: np.ndarray) -> tuple[float, str | None]:
+    """(value, why it is undefined or None): a function that raises or returns no finite number is undefined."""
     try:
         value = float(function(y_true, y_pred))
-    except (ValueError, ZeroDivisionError, TypeError, FloatingPointError) as error:
-        return f"undefined: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
-    return None if np.isfinite(value) else "undefined: the function returned no finite number"
+    except _FAILURES as error:
+        return float("nan"), f"undefined: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
+    return value, None if np.isfinite(value) else "undefined: the function returned no finite number"
+
+
+def _guarded(function: Callable[..., Any]) -> Callable[..., float]:
+    """``function`` returning NaN where it raises, so MetricFrame reports the other groups."""
+    return lambda y_true, y_pred: _evaluate(function, y_true, y_pred)[0]
+
+
+def _interval(function: Callable[..., Any], y_true: np.ndarray, y_pred: np.ndarray, replicates: int,
+              confidence: float, rng: np.random.Generator) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the metric over the given rows (resampled among themselves)."""
+    if not replicates or not len(y_true):
+        return float("nan"), float("nan")
+    draws = rng.integers(0, len(y_true), size=(replicates, len(y_true)))
+    boot = np.array([_evaluate(function, y_true[d], y_pred[d])[0] for d in draws])
+    low, high = percentile_interval(boot, confidence)
+    return float(low), float(high)
 
 
 def custom_metric_table(spec: AuditSpec, frame: pd.DataFrame, y_true: np.ndarray, decisions: np.ndarray,
@@ -79,54 +92,42 @@ def custom_metric_table(spec: AuditSpec, frame: pd.DataFrame, y_true: np.ndarray
     y_true, decisions : numpy.ndarray
         Outcome and decision (0/1) of the same rows; rows without both are left out before.
     scores : numpy.ndarray or None
-        The score of the same rows, for metrics with ``input: score``.
+        The score of the same rows, for metrics with ``input: score`` (the spec validator requires one).
 
     Returns
     -------
     pandas.DataFrame
-        :data:`CUSTOM_COLUMNS`; ``value`` in the metric's own units; the overall row has attribute 'all'.
+        :data:`CUSTOM_COLUMNS`; ``value`` in the metric's own units (NaN, with the reason in ``status``, where
+        the function raised or gave no finite number); the overall row has attribute 'all'. A group smaller
+        than ``statistics.min_group_size`` keeps its value, and its status says so.
     """
     from fairlearn.metrics import MetricFrame
 
     rows: list[dict[str, Any]] = []
-    labels = {c: pd.Series(label_array(frame[c], missing=UNKNOWN), index=frame.index)
-              for c in spec.protected_columns}
+    labels = {c: label_array(frame[c], missing=UNKNOWN) for c in spec.protected_columns}
     sets = [(c, [c]) for c in spec.protected_columns] + [(i.name, list(i.columns)) for i in spec.intersections]
     for index, metric in enumerate(spec.custom_metrics):
         function = load_function(metric, index)
         predictions = decisions if metric.input == "decision" else scores
-        if predictions is None:
-            raise SpecError(f"custom_metrics[{index}].input: 'score' needs a score; the spec's decision is yes/no",
-                            reason=ReasonCode.SPEC_INVALID)
+        assert predictions is not None
         for attribute, columns in [("all", [])] + sets:
-            if columns:
-                groups = labels[columns[0]] if len(columns) == 1 else \
-                    pd.Series([" × ".join(t) for t in zip(*(labels[c] for c in columns))], index=frame.index)
-                by_group = MetricFrame(metrics={metric.name: function}, y_true=y_true, y_pred=predictions,
-                                       sensitive_features=groups.to_numpy()).by_group[metric.name]
-                values = {str(k): v for k, v in by_group.items()}
-                keys = groups.to_numpy()
-            else:
-                values = {"all": _safe(function, y_true, predictions)}
-                keys = np.repeat("all", len(y_true))
             rng = np.random.default_rng(spec.statistics.seed + index)
-            for group in sorted(values):
+            keys = np.array([INTERSECTION_JOIN.join(t) for t in zip(*(labels[c] for c in columns))], dtype=object) \
+                if columns else np.repeat("all", len(y_true)).astype(object)
+            by_group = MetricFrame(metrics={metric.name: _guarded(function)}, y_true=y_true, y_pred=predictions,
+                                   sensitive_features=keys).by_group[metric.name]
+            for group, value in sorted(by_group.items(), key=lambda item: str(item[0])):
                 members = np.flatnonzero(keys == group)
-                status = _error(function, y_true[members], predictions[members])
-                low = high = float("nan")
-                if status is None and len(members) and metric.replicates:
-                    draws = rng.integers(0, len(members), size=(metric.replicates, len(members)))
-                    boot = np.array([_safe(function, y_true[members[d]], predictions[members[d]]) for d in draws])
-                    low, high = map(float, percentile_interval(boot, spec.statistics.confidence))
-                if status is None and len(members) < spec.statistics.min_group_size:
-                    status = f"few people: {len(members)} < min_group_size {spec.statistics.min_group_size}"
+                _, problem = _evaluate(function, y_true[members], predictions[members])
+                low, high = (float("nan"), float("nan")) if problem else _interval(
+                    function, y_true[members], predictions[members], metric.replicates, spec.statistics.confidence,
+                    rng)
+                if problem is None and len(members) < spec.statistics.min_group_size:
+                    problem = f"few people: {len(members)} < min_group_size {spec.statistics.min_group_size}"
                 rows.append({"metric": metric.name, "function": metric.function, "attribute": attribute,
-                             "group": group, "n": int(len(members)),
-                             "value": float(values[group]) if status is None or status.startswith("few") else
-                             float("nan"), "ci_low": low, "ci_high": high, "status": status or "ok",
-                             "source": SOURCE})
+                             "group": str(group), "n": int(len(members)), "value": float(value), "ci_low": low,
+                             "ci_high": high, "status": problem or "ok", "source": SOURCE})
     return pd.DataFrame(rows, columns=CUSTOM_COLUMNS)
-
 
 
 def custom_rows(spec: AuditSpec, relation: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None]:

@@ -149,11 +149,7 @@ def flip_columns(spec: AuditSpec, proxies: pd.DataFrame | None) -> tuple[list[st
     """(columns to flip, notes): the named ones, or every protected column and flagged proxy the model takes."""
     assert spec.model is not None
     features = spec.model.features
-    if spec.model.flip_attributes is not None:
-        outside = [c for c in spec.model.flip_attributes if c not in features]
-        if outside:
-            raise SpecError(f"model.flip_attributes: '{outside[0]}' is not among model.features {list(features)}; "
-                            f"only a column the model takes can change its decision", reason=ReasonCode.SPEC_INVALID)
+    if spec.model.flip_attributes is not None:          # the spec validator checked they are features
         return list(spec.model.flip_attributes), []
     chosen = [c for c in spec.protected_columns if c in features]
     if proxies is not None and len(proxies):
@@ -184,10 +180,8 @@ def model_findings(spec: AuditSpec, scored: ScoredRows, proxies: pd.DataFrame | 
         notes += more
         positions = audited_positions(spec, scored.frame)
         frame = scored.frame.iloc[positions]
-        baseline = ModelOutput(labels=scored.output.labels[positions],
-                               scores=None if scored.output.scores is None else scored.output.scores[positions],
-                               decisions=scored.output.decisions[positions])
-        found: FlipFindings = flip_test(frame, scored.model, columns, baseline=baseline, row_numbers=positions + 1,
+        found: FlipFindings = flip_test(frame, scored.model, columns, baseline=scored.output.take(positions),
+                                        row_numbers=positions + 1,
                                         confidence=spec.statistics.confidence,
                                         max_groups=spec.statistics.max_groups,
                                         sensitive_rows=spec.model.sensitive_rows)

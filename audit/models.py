@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from audit.errors import DataError, ReasonCode, UsageError, did_you_mean
+from audit.labels import binary_values, format_label
 from audit.readers import file_sha256
 from audit.spec import ModelSpec
 
@@ -61,6 +62,11 @@ class ModelOutput:
     labels: np.ndarray
     scores: np.ndarray | None
     decisions: np.ndarray
+
+    def take(self, positions: np.ndarray) -> "ModelOutput":
+        """The output of the rows at ``positions`` only."""
+        return ModelOutput(labels=self.labels[positions], decisions=self.decisions[positions],
+                           scores=None if self.scores is None else self.scores[positions])
 
 
 class LoadedModel(ABC):
@@ -115,7 +121,7 @@ class LoadedModel(ABC):
                                 f"threshold to use its predicted class", reason=ReasonCode.MODEL_INVALID)
             decisions = scores >= self.spec.threshold
         else:
-            decisions = _equals(labels, self.spec.positive)
+            decisions = binary_values(pd.Series(labels), (self.spec.positive,)) == 1
         return ModelOutput(labels=labels, scores=scores, decisions=decisions)
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -135,17 +141,10 @@ class LoadedModel(ABC):
                 "features": list(self.features), "positive": self.spec.positive, "threshold": self.spec.threshold}
 
 
-def _equals(labels: np.ndarray, positive: Any) -> np.ndarray:
-    """Whether each label is the positive class, comparing numbers as numbers and anything else as text."""
-    labels = np.asarray(labels)
-    if labels.dtype.kind in "biuf" and isinstance(positive, (int, float, bool)):
-        return labels == positive
-    return labels.astype(str) == str(positive)
-
-
 def _positive_index(classes: list[Any], positive: Any, path: Path) -> int:
+    """Index of the positive class among the model's classes, matched by label as everywhere (1 = 1.0 = '1')."""
     for i, c in enumerate(classes):
-        if c == positive or str(c) == str(positive):
+        if format_label(c) == format_label(positive):
             return i
     raise DataError(f"model.positive: the model '{path.name}' has classes {classes}, not {positive!r}; set "
                     f"model.positive to the class that is the positive decision", reason=ReasonCode.MODEL_INVALID)

@@ -664,7 +664,17 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
     if raw.get("custom_metrics") and (raw.get("outcome") is None or not (has_decision or has_score)):
         problems.append(Problem("custom_metrics", "a custom metric compares 'outcome' with the decision or score; "
                                                   "the spec needs both"))
-    outcome = raw.get("outcome") if isinstance(raw.get("outcome"), Mapping) else {}
+    for i, metric in enumerate(raw.get("custom_metrics") or []):
+        if isinstance(metric, Mapping) and metric.get("input") == "score" and not has_score:
+            problems.append(Problem(f"custom_metrics[{i}].input", "'score' passes the score, but the spec's "
+                                                                  "decision is yes/no; use 'input: decision'"))
+    model = raw.get("model") if isinstance(raw.get("model"), Mapping) else {}
+    features = model.get("features") if isinstance(model.get("features"), (list, tuple)) else []
+    for i, column in enumerate(model.get("flip_attributes") or []):
+        if column not in features:
+            problems.append(Problem(f"model.flip_attributes[{i}]", f"'{column}' is not among model.features "
+                                                                   f"{list(features)}; only a column the model "
+                                                                   f"takes can change its decision"))
     amount_columns = [a.get("column") for a in raw.get("amounts") or [] if isinstance(a, Mapping)]
     for i, column in enumerate(amount_columns):
         if column is not None and amount_columns.index(column) != i:

@@ -307,3 +307,28 @@ def test_published_outputs_suppress_small_flip_counts_and_never_show_row_numbers
     assert planted["to_negative"] == "< 10" and planted["to_positive"] == "withheld"   # 0 + flips: both held
     assert pd.isna(planted["to_positive_rate"]) and pd.isna(planted["to_negative_rate"])
     assert public.tables["flip_rows"].empty and len(result.table("flip_rows")) == 20
+
+
+def test_a_custom_metric_that_raises_on_a_group_is_undefined_there_not_a_crash() -> None:
+    from audit.custom_metrics import custom_metric_table
+    from audit.spec import validate_spec
+
+    spec = validate_spec({"system": {"name": "x"}, "outcome": {"column": "y"}, "decision": {"column": "d"},
+                          "protected": [{"column": "g"}],
+                          "custom_metrics": [{"name": "auc", "function": "sklearn.metrics:roc_auc_score",
+                                              "replicates": 20}]})
+    frame = pd.DataFrame({"g": ["a"] * 40 + ["b"] * 40})
+    y = np.array([0, 1] * 20 + [1] * 40)                   # group b has only positives: AUC undefined
+    d = np.array([0, 1] * 20 + [1, 0] * 20)
+    table = custom_metric_table(spec, frame, y, d, None).set_index(["attribute", "group"])
+    assert table.loc[("g", "a"), "value"] == 1.0 and table.loc[("g", "a"), "status"] == "ok"
+    assert np.isnan(table.loc[("g", "b"), "value"]) and table.loc[("g", "b"), "status"].startswith("undefined: ")
+
+
+def test_spec_checks_for_flip_attributes_and_score_input() -> None:
+    base = {"system": {"name": "x"}, "outcome": {"column": "y"}, "decision": {"column": "d"},
+            "protected": [{"column": "g"}]}
+    with pytest.raises(audit.SpecError, match=r"model.flip_attributes\[0\]: 'sex' is not among model.features"):
+        audit.spec.validate_spec(base | {"model": {"path": "m.skops", "features": ["g"], "flip_attributes": ["sex"]}})
+    with pytest.raises(audit.SpecError, match=r"custom_metrics\[0\].input: 'score' passes the score"):
+        audit.spec.validate_spec(base | {"custom_metrics": [{"name": "m", "function": "a:b", "input": "score"}]})
