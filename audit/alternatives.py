@@ -273,6 +273,10 @@ def _training_rows(spec: AuditSpec, base_dir: Path, attribute: str) -> tuple[pd.
                         f"model's features, the outcome and '{attribute}'", reason=ReasonCode.COLUMN_NOT_FOUND)
     y = binary_values(frame[spec.outcome.column], spec.outcome.positive)
     known = y >= 0
+    if len(set(y[known].tolist())) < 2:
+        raise DataError(f"training.path: the outcome '{spec.outcome.column}' of '{path.name}' has "
+                        f"{'one value only' if known.any() else 'no values'}; re-training needs rows of both "
+                        f"outcomes", reason=ReasonCode.LABEL_NOT_BINARY)
     groups = label_array(frame[attribute], missing=UNKNOWN)
     return frame.loc[known, list(spec.model.features)], y[known], groups[known]
 
@@ -342,9 +346,14 @@ def find_alternatives(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: 
             raise UsageError("training: re-training needs a scikit-learn estimator (a .skops file); an ONNX graph "
                              "cannot be trained again", reason=ReasonCode.UNSUPPORTED_DATA)
         X_train, y_train, s_train = _training_rows(loaded, base_dir, attribute)
-        rows += [(name, "ExponentiatedGradient", constraint, bound, False, d) for name, constraint, bound, d in
-                 retrained_alternatives(scored.model.estimator, X_train, y_train, s_train, X.iloc[judged],
-                                        constraints=options.constraints, bounds=options.bounds, seed=seed)]
+        try:
+            rows += [(name, "ExponentiatedGradient", constraint, bound, False, d) for name, constraint, bound, d in
+                     retrained_alternatives(scored.model.estimator, X_train, y_train, s_train, X.iloc[judged],
+                                            constraints=options.constraints, bounds=options.bounds, seed=seed)]
+        except (ValueError, TypeError) as error:
+            raise DataError(f"training.path: fairlearn could not re-train the model on '{loaded.training.path}' by "
+                            f"{attribute}: {str(error).splitlines()[0]}; the training data needs both outcomes and "
+                            f"rows of every group", reason=ReasonCode.MODEL_INVALID) from None
     records = []
     for name, method, constraint, bound, current, d in rows:
         records.append({"alternative": name, "method": method, "constraint": constraint, "bound": bound,

@@ -332,3 +332,12 @@ def test_spec_checks_for_flip_attributes_and_score_input() -> None:
         audit.spec.validate_spec(base | {"model": {"path": "m.skops", "features": ["g"], "flip_attributes": ["sex"]}})
     with pytest.raises(audit.SpecError, match=r"custom_metrics\[0\].input: 'score' passes the score"):
         audit.spec.validate_spec(base | {"custom_metrics": [{"name": "m", "function": "a:b", "input": "score"}]})
+
+
+def test_training_data_with_one_outcome_is_a_named_error(workspace, tmp_path) -> None:
+    train = people(300, seed=3).assign(outcome=0)
+    train.to_csv(tmp_path / "train.csv", index=False)
+    spec = spec_for(workspace, "model.skops", training={"path": str(tmp_path / "train.csv")})
+    with pytest.raises(audit.DataError, match="training.path: the outcome 'outcome' of 'train.csv' has one value "
+                                              "only"):
+        find_alternatives(spec, options=AlternativeOptions(constraints=("demographic_parity",), bounds=(0.1,)))
