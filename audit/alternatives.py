@@ -105,9 +105,9 @@ class Frontier:
         if best is None:
             return (f"no alternative tried narrows the {name} gap by {self.attribute} below the current model's "
                     f"{abs(current[f'{metric}_gap']):.2f}")
-        cost = (current["accuracy"] - best["accuracy"]) * 100
-        change = (f"at a cost of {cost:.1f} points of accuracy" if cost > 0.05 else
-                  f"with a gain of {-cost:.1f} points of accuracy" if cost < -0.05 else "at the same accuracy")
+        kind, points = accuracy_change(current["accuracy"], best["accuracy"])
+        change = {"cost": f"at a cost of {points:.1f} points of accuracy",
+                  "gain": f"with a gain of {points:.1f} points of accuracy", "same": "at the same accuracy"}[kind]
         return (f"an alternative exists ({best['alternative']}) that cuts the {name} gap by {self.attribute} from "
                 f"{abs(current[f'{metric}_gap']):.2f} to {abs(best[f'{metric}_gap']):.2f} {change} "
                 f"({current['accuracy']:.3f} → {best['accuracy']:.3f}; {self.options.utility} "
@@ -121,6 +121,15 @@ class Frontier:
                 "utility": self.options.utility, "constraints": list(self.options.constraints),
                 "notes": list(self.notes), "provenance": self.provenance,
                 "sentences": {m: self.sentence(m) for m in DISPARITY_METRICS}, "frontier": table_records(self.table)}
+
+
+def accuracy_change(current: float, alternative: float) -> tuple[str, float]:
+    """('cost', 'gain' or 'same', points): how an alternative changes accuracy, in percentage points.
+
+    A change below 0.05 points (which rounds to 0.0) is 'same'.
+    """
+    points = (current - alternative) * 100
+    return ("cost" if points > 0.05 else "gain" if points < -0.05 else "same"), abs(points)
 
 
 class ScoreEstimator(ClassifierMixin, BaseEstimator):

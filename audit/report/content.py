@@ -641,11 +641,12 @@ def _alternative_sentence(frontier: Any, metric: str) -> tuple[str, dict[str, An
     best = frontier.best(metric)
     if best is None:
         return _NO_ALTERNATIVE, values
-    cost = (current["accuracy"] - best["accuracy"]) * 100
-    change = "cost" if cost > 0.05 else "gain" if cost < -0.05 else "same"
+    from audit.alternatives import accuracy_change
+
+    change, points = accuracy_change(current["accuracy"], best["accuracy"])
     return _ALTERNATIVE[change], values | {
         "alternative": str(best["alternative"]), "best": Quantity(abs(best[gap]), "fixed", 2),
-        "points": Quantity(abs(cost), "fixed", 1), "current_accuracy": Quantity(current["accuracy"], "fixed", 3),
+        "points": Quantity(points, "fixed", 1), "current_accuracy": Quantity(current["accuracy"], "fixed", 3),
         "best_accuracy": Quantity(best["accuracy"], "fixed", 3), "utility": frontier.options.utility,
         "current_utility": Quantity(current["utility"], "fixed", 3),
         "best_utility": Quantity(best["utility"], "fixed", 3), "rows": int(frontier.rows_judged)}
