@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from audit.errors import AuditError, DataError, Problem, ReasonCode, UsageError
+from audit.errors import AuditError, DataError, ReasonCode, UsageError
 from audit.metrics import EXTRA_METRICS, METRICS
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -305,14 +305,10 @@ def validate(spec: Path, trust_model: bool) -> None:
 
 def _validate_model(spec: Any, base: Path, columns: list[str], *, trust: bool, console: Console) -> None:
     """Load the spec's model as 'audit run' would, and check that the data has every feature it takes."""
-    from audit.errors import did_you_mean
     from audit.models import load_model
 
     model = load_model(spec.model, base, trust=trust)
-    missing = [f for f in model.features if f not in columns]
-    if missing:
-        raise DataError(f"model.features: column '{missing[0]}' is not in the data{did_you_mean(missing[0], columns)}; "
-                        f"list the data's columns the model was trained on", reason=ReasonCode.COLUMN_NOT_FOUND)
+    model.require_features(columns)
     console.print(f"model: {model.path.name} ({model.format}, sha256 {model.sha256[:12]}…; loads, and its "
                   f"{len(model.features)} features are in the data)", markup=False)
 

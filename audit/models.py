@@ -96,12 +96,7 @@ class LoadedModel(ABC):
             number of rows, or has no positive class (``MODEL_INVALID``). A model needing a threshold without
             probabilities is refused too.
         """
-        missing = [f for f in self.features if f not in frame.columns]
-        if missing:
-            columns = [str(c) for c in frame.columns]
-            raise DataError(f"model.features: column '{missing[0]}' is not in the data"
-                            f"{did_you_mean(missing[0], columns)}; list the data's columns the model was trained "
-                            f"on, in its order", reason=ReasonCode.COLUMN_NOT_FOUND)
+        self.require_features([str(c) for c in frame.columns])
         try:
             labels, scores = self._predict(self.prepare(frame))
         except (ValueError, TypeError, KeyError, RuntimeError) as error:
@@ -123,6 +118,14 @@ class LoadedModel(ABC):
         else:
             decisions = binary_values(pd.Series(labels), (self.spec.positive,)) == 1
         return ModelOutput(labels=labels, scores=scores, decisions=decisions)
+
+    def require_features(self, columns: list[str]) -> None:
+        """Raise ``COLUMN_NOT_FOUND`` (naming ``model.features``) when a feature is not among ``columns``."""
+        missing = [f for f in self.features if f not in columns]
+        if missing:
+            raise DataError(f"model.features: column '{missing[0]}' is not in the data"
+                            f"{did_you_mean(missing[0], columns)}; list the data's columns the model was trained "
+                            f"on, in its order", reason=ReasonCode.COLUMN_NOT_FOUND)
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The feature columns, in order, with text columns as plain Python strings (object dtype).
