@@ -159,3 +159,12 @@ def custom_rows(spec: AuditSpec, relation: Any) -> tuple[pd.DataFrame, np.ndarra
         keep &= binary_values(frame[spec.outcome.checked.column], spec.outcome.checked.positive) == 1
     return (frame.loc[keep, list(spec.protected_columns)].reset_index(drop=True), y[keep], decisions[keep],
             None if scores is None else scores[keep])
+
+
+def custom_findings(spec: AuditSpec, relation: Any) -> tuple[pd.DataFrame, str]:
+    """The ``custom_metrics`` table of the audited rows of ``relation``, and the note that says how it was made."""
+    frame, y_true, decisions, scores = custom_rows(spec, relation)
+    note = (f"custom metrics ({', '.join(m.name for m in spec.custom_metrics)}) are computed from the rows by "
+            f"fairlearn's MetricFrame, not from the counts, with within-group bootstrap intervals; no policy rule "
+            f"judges them")
+    return custom_metric_table(spec, frame, y_true, decisions, scores), note

@@ -239,12 +239,8 @@ def run(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,
     result = derive_result(loaded, counted, proxies=proxies, model=found)
     if not loaded.custom_metrics:
         return result
-    from audit.custom_metrics import SOURCE, custom_metric_table, custom_rows
+    from audit.custom_metrics import custom_findings
     from audit.sources import open_relation
 
-    frame, y_true, decisions, scores = custom_rows(loaded, open_relation(loaded, base_dir, data))
-    table = custom_metric_table(loaded, frame, y_true, decisions, scores)
-    note = (f"custom metrics ({', '.join(m.name for m in loaded.custom_metrics)}) are computed from the rows by "
-            f"{SOURCE.split('(')[1].rstrip(')')}, not from the counts, with within-group bootstrap intervals; no "
-            f"policy rule judges them")
+    table, note = custom_findings(loaded, open_relation(loaded, base_dir, data))
     return replace(result, tables=result.tables | {"custom_metrics": table}, notes=result.notes + (note,))
