@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from audit import distributions as dist
-from audit.comparisons import COMPARISON_FIELDS, FOUR_FIFTHS
+from audit.comparisons import COMPARISON_FIELDS, EVIDENCE_FIELDS, FOUR_FIFTHS, evidence_row
 from audit.rates import GROUP_FIELDS
 
 GROUP_COLUMNS = list(GROUP_FIELDS)
-COMPARISON_COLUMNS = list(COMPARISON_FIELDS)
+COMPARISON_COLUMNS = list(COMPARISON_FIELDS) + list(EVIDENCE_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,8 @@ def analyse_amount(counts: AmountCounts, *, attribute: str, labels: tuple[str, .
             value, ref = float(values[g]), float(values[r])
             row = _comparison_row(attribute, labels[g], labels[r], reference_rule, metric, value, ref,
                                   int(counts.rows[g]), int(counts.rows[r]), reasons[g], reasons[r])
+            row.update(evidence_row(_people1=float(counts.rows[g] + counts.missing[g]),
+                                    _people2=float(counts.rows[r] + counts.missing[r])))
             if metric.startswith("mean:"):
                 welch = dist.welch_test(means[g], means[r])
                 row["ratio_ci_low"], row["ratio_ci_high"] = dist.ratio_of_means_interval(means[g], means[r],
@@ -191,7 +193,8 @@ def analyse_amount(counts: AmountCounts, *, attribute: str, labels: tuple[str, .
                 row["difference_ci_low"], row["difference_ci_high"] = dist.difference_of_means_interval(
                     means[g], means[r], confidence)
                 row.update(test="Welch t" if np.isfinite(welch.p_value) else "none", statistic=welch.statistic,
-                           p_value=welch.p_value)
+                           p_value=welch.p_value, _kind="normal", _se1=means[g].se, _se2=means[r].se,
+                           _df=welch.dof if np.isfinite(welch.dof) else np.inf)
             elif metric.startswith("median:"):
                 test = dist.mann_whitney(effective[g], effective[r])
                 row.update(test="Mann–Whitney" if np.isfinite(test.p_value) else "none",

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from audit import stats
+from audit import exact_intervals, stats
 from audit.cells import GroupCounts
 from audit.errors import DataError, ReasonCode, did_you_mean
 from audit.labels import format_label
-from audit.metrics import Kind
+from audit.metrics import ANY, KNOWN, Kind, state
 from audit.rates import MetricValues
 from audit.spec import INTERSECTION_JOIN, ReferenceRule
 
@@ -75,21 +75,54 @@ def choose_reference(groups: GroupCounts, values: MetricValues, rule: ReferenceR
 
 def compare(groups: GroupCounts, values: MetricValues, reference: Reference, *, adverse: bool,
             confidence: float, min_expected: float, weighted: bool) -> list[dict[str, Any]]:
-    """One row per known, non-reference group comparing it with the reference."""
+    """One row per known, non-reference group comparing it with the reference (with the evidence columns)."""
+    people = groups.rows.sum(axis=1).astype(float)
+    known = groups.rows[:, [state(y, d) for y in KNOWN for d in ANY]].sum(axis=1).astype(float)
     columns = compare_blocks(groups.attribute, groups.labels, groups.unknown, values, [reference], adverse=adverse,
-                             confidence=confidence, min_expected=min_expected, weighted=weighted)
+                             confidence=confidence, min_expected=min_expected, weighted=weighted,
+                             people=people, known=known if values.metric.needs_outcome else None)
     names = list(columns)
     return [dict(zip(names, row)) for row in zip(*columns.values())]
 
 
+def _evidence(kind: str, count: int, **columns: Any) -> dict[str, Any]:
+    """The evidence columns of ``count`` comparison rows: what the verdicts recompute intervals and sizes from.
+
+    ``_kind`` is ``proportion`` (counts ``_x1, _n1, _x2, _n2`` of the group and
+    the reference; ``_exact`` when they are whole counts, not weighted),
+    ``normal`` (standard errors ``_se1, _se2`` of each value, ``_df`` of the
+    difference's t quantile, inf for the normal) or ``none``. ``_people1`` and
+    ``_people2`` are the people behind each denominator and ``_known1``,
+    ``_known2`` those with a known outcome, to turn a needed denominator into people.
+    """
+    out: dict[str, Any] = {name: np.full(count, np.nan) for name in EVIDENCE_FIELDS}
+    out["_kind"] = np.full(count, kind, dtype=object)
+    out["_exact"] = np.zeros(count, dtype=bool)
+    out["_df"] = np.full(count, np.inf)
+    out.update({name: np.asarray(value) for name, value in columns.items()})
+    return out
+
+
 def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool, ...], values: MetricValues,
                    references: list[Reference], *, adverse: bool, confidence: float, min_expected: float,
-                   weighted: bool, favourable_impact: bool = False) -> dict[str, Any]:
+                   weighted: bool, favourable_impact: bool = False, people: np.ndarray | None = None,
+                   known: np.ndarray | None = None) -> dict[str, Any]:
     """Comparison columns for one or more stacked blocks of the same groups (one block per threshold).
 
     ``values`` holds ``len(references) × len(labels)`` entries, block by block;
     each block is compared with its own reference. Every number is computed
     element by element, so a block gives exactly what it would give alone.
+
+    Rates are tested with Fisher's exact test where an expected count is below
+    ``min_expected`` (else the z test; the z test on effective counts with
+    weights); their intervals are exact (:mod:`audit.exact_intervals`) where an
+    expected count is below :data:`SMALL_EXPECTED`, Katz's and Newcombe's
+    otherwise. Balanced accuracy and F1 get percentile intervals and no test
+    here (their bootstrap standard errors go into the evidence, from which a
+    verdict tests them). The result also holds the evidence
+    columns (:data:`EVIDENCE_FIELDS`); ``people`` and ``known`` give, per
+    entry of ``values``, the people behind each group and those with a known
+    outcome (default: the metric's denominator).
 
     ``impact_ratio`` is value / highest value of the known groups and the
     four-fifths flag is set for ``selection_rate`` only, on the favourable
@@ -115,7 +148,7 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
     ref_index = np.array([r.index for r in references], dtype=np.int64)
     grid = np.arange(blocks * size)
     chosen = known & (grid % size != np.repeat(ref_index, size))
-    empty: dict[str, list[Any]] = {name: [] for name in COMPARISON_FIELDS}
+    empty: dict[str, list[Any]] = {name: [] for name in COMPARISON_FIELDS + EVIDENCE_FIELDS}
     if not chosen.any():
         return empty
     idx = np.flatnonzero(chosen)
@@ -125,6 +158,7 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(v_ref > 0, v / v_ref, np.nan)
         difference = v - v_ref
+    heads = values.n.astype(float) if people is None else np.asarray(people, dtype=float)
     if metric.kind is Kind.DERIVED:
         reps = values.replicates
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -133,17 +167,28 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
         diff_low, diff_high = stats.percentile_interval(reps[:, idx] - reps[:, ref], confidence, axis=0)
         test = np.array(["none"] * len(idx), dtype=object)
         statistic = p_value = np.full(len(idx), np.nan)
+        se = _bootstrap_se(reps)  # a verdict on the metric tests with them (see audit.findings)
+        evidence = _evidence("normal", len(idx), _se1=se[idx], _se2=se[ref])
     else:
         x1, n1 = values.successes[idx], values.trials[idx]
         x2, n2 = values.successes[ref], values.trials[ref]
-        ratio_low, ratio_high = stats.katz_ratio_interval(x1, n1, x2, n2, confidence)
-        diff_low, diff_high = stats.newcombe_difference_interval(x1, n1, x2, n2, confidence)
+        small = ~np.asarray(weighted, dtype=bool) & (stats.smallest_expected(x1, n1, x2, n2) < SMALL_EXPECTED)
+        intervals = exact_intervals.proportion_comparison_intervals(x1, n1, x2, n2, confidence=confidence,
+                                                                    exact=small)
+        ratio_low, ratio_high = intervals.ratio_low, intervals.ratio_high
+        diff_low, diff_high = intervals.difference_low, intervals.difference_high
         if weighted:
             statistic, p_value = stats.two_proportion_z_test(x1, n1, x2, n2)
             test = np.where(np.isnan(p_value), "none", "z (effective counts)").astype(object)
         else:
             result = stats.compare_proportions(x1, n1, x2, n2, min_expected=min_expected)
             test, statistic, p_value = result.test, result.statistic, result.p_value
+        evidence = _evidence("proportion", len(idx), _exact=np.full(len(idx), not weighted), _x1=x1, _n1=n1,
+                             _x2=x2, _n2=n2)
+    evidence["_people1"], evidence["_people2"] = heads[idx], heads[ref]
+    if known is not None:
+        known_ = np.asarray(known, dtype=float)
+        evidence["_known1"], evidence["_known2"] = known_[idx], known_[ref]
     both = defined[idx] & defined[ref]
     reason_of = np.asarray(values.reason, dtype=str)
     own, of_reference = reason_of[idx], reason_of[ref]
@@ -189,8 +234,32 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
         "p_value": np.asarray(p_value, dtype=float), "p_adjusted": np.full(count, np.nan),
         "impact_ratio": np.asarray(impact, dtype=float), "four_fifths_flag": flags, "disadvantaged": sides,
         "status": np.where(both & (reasons == ""), "ok", "undefined"), "reason": reasons,
+        **evidence,
     }
 
+
+def evidence_row(kind: str = "none", **values: float) -> dict[str, Any]:
+    """The evidence columns of one comparison row built by hand (amounts, score metrics); see :func:`_evidence`."""
+    return {name: value[0] for name, value in _evidence(kind, 1, **{k: [v] for k, v in values.items()}).items()}
+
+
+def _bootstrap_se(replicates: np.ndarray) -> np.ndarray:
+    """Each group's bootstrap standard error (replicates × groups), NaN where most replicates are undefined."""
+    defined = np.isfinite(replicates)
+    count = defined.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        filled = np.where(defined, replicates, 0.0)
+        mean = filled.sum(axis=0) / count
+        variance = (np.where(defined, replicates - mean, 0.0) ** 2).sum(axis=0) / (count - 1)
+    return np.where(2 * count > replicates.shape[0], np.sqrt(variance), np.nan)
+
+
+SMALL_EXPECTED = 5.0
+"""Below this expected count (Cochran's rule) a comparison's ordinary interval is exact, not Katz's or Newcombe's."""
+
+EVIDENCE_FIELDS = ("_kind", "_exact", "_x1", "_n1", "_x2", "_n2", "_se1", "_se2", "_df", "_people1", "_people2",
+                   "_known1", "_known2")
+"""Columns the verdicts are derived from (see :func:`_evidence`); internal, never in a result table."""
 
 COMPARISON_FIELDS = ("attribute", "group", "reference", "reference_rule", "metric", "value", "reference_value", "n",
             "reference_n", "ratio", "ratio_ci_low", "ratio_ci_high", "difference", "difference_ci_low",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -124,7 +124,8 @@ def reusable(counted: Counted, spec: AuditSpec) -> bool:
 
 def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings | None = None,
                   created_at: str | None = None, views: Collection[str] | None = None,
-                  model: "ModelFindings | None" = None) -> AuditResult:
+                  model: "ModelFindings | None" = None,
+                  family_outside: "Sequence[float] | None" = None) -> AuditResult:
     """Every table, test and verdict of ``spec`` from counts made earlier; reads no data.
 
     Parameters
@@ -145,6 +146,10 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
         Derive only these decision views (see :func:`audit.findings.derive`): a
         partial result for redrawing one view, with that view's numbers exactly
         as in the full result. Default: every view.
+    family_outside : sequence of float, optional
+        With ``views``: the raw p-values (NaN for none) of the full audit's
+        verdicts in the other views, so the partial verdicts are judged in the
+        whole family without deriving those views (see :func:`audit.findings.derive`).
 
     Raises
     ------
@@ -157,7 +162,8 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
         raise UsageError("the counts were made for another set-up (other columns, filter or score cut-offs); "
                          "count the data again for this spec", reason=ReasonCode.OPTION_INVALID)
     raw = counted.raw
-    findings = derive(spec, raw, plan_for(spec).roles, source=counted.source, views=views)
+    findings = derive(spec, raw, plan_for(spec).roles, source=counted.source, views=views,
+                      family_outside=family_outside)
     spec_json = json.dumps(spec_to_dict(spec), sort_keys=True)
     provenance = Provenance(
         toolkit_version=__version__, packages=package_versions(),
@@ -173,7 +179,7 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
                        comparisons=findings.comparisons, verdicts=findings.verdicts, spread=findings.spread,
                        notes=tuple(notes), provenance=provenance, counts=findings.primary,
                        tables=findings.tables | ({"proxies": proxies.table} if proxies is not None else {})
-                       | (model.tables if model is not None else {}))
+                       | (model.tables if model is not None else {}), family=findings.family)
 
 
 def scan_proxies(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None) -> ProxyFindings | None:

@@ -11,7 +11,8 @@ and of the rows it was summed from give the same findings.
 from __future__ import annotations
 
 from dataclasses import replace
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -20,45 +21,88 @@ import pandas as pd
 from audit import stats
 from audit.binary import _attribute_sets, analyse, fixed_references, reference_or_largest
 from audit.cells import CellCounts, Cells, Labels, resolve_labels, resolve_protected, take_cells
-from audit.comparisons import Reference
+from audit.comparisons import EVIDENCE_FIELDS, Reference
+from audit.family import Family, ToDecide, family_intervals, family_p_values, what_would_decide
 from audit.counts import MAX_EXACT_VALUES, AmountCounts as RawAmounts, RawCounts
 from audit.metrics import EXTRA_METRICS, METRICS, Harm, Kind, MetricDef, metric_family
 from audit.overrides import EFFECT_COLUMNS, OVERRIDE_METRICS, override_effects
-from audit.policy import judge
+from audit.policy import evidence_of, guarded, judge
 from audit.result import (COMPARISON_COLUMNS, GROUP_COLUMNS, SPREAD_COLUMNS, THRESHOLD_COLUMNS, VERDICT_COLUMNS,
                           Findings)
 from audit.score_analysis import (AUC_COLUMNS, CALIBRATION_COLUMNS, CAPACITY_COLUMNS, TEST_COLUMNS, ScoreGroups, capacity_rows,
                                   distribution_tables)
-from audit.spec import INTERSECTION_JOIN, AuditSpec
+from audit.spec import INTERSECTION_JOIN, AuditSpec, PolicyRule
 from audit.thresholds import MEDIAN_VIEW, Cutoff, resolve_cutoffs
 from audit.views import (View, axis_totals, binary_views, median_view, pair_states, score_histograms,
                          view_cells)
 
 
-def _verdicts(spec: AuditSpec, comparisons: pd.DataFrame) -> pd.DataFrame:
-    rows = []
+def _judged(spec: AuditSpec, comparisons: pd.DataFrame) -> list[tuple[int, PolicyRule, dict[str, Any]]]:
+    """Every (rule, comparison row) pair the policy judges, in rule order: the members of the family."""
+    pairs = []
     for index, rule in enumerate(spec.policy):
         attributes = rule.attributes or spec.attribute_names
         chosen = comparisons[(comparisons["metric"] == rule.metric) & comparisons["attribute"].isin(attributes)]
         if rule.views is not None:
             chosen = chosen[chosen["view"].isin(rule.views)]
-        for comparison in chosen.to_dict(orient="records"):
-            verdict, reason = judge(rule, comparison, min_group_size=spec.statistics.min_group_size)
-            if comparison["selective_labels"] and rule.selective_labels == "refuse" and verdict == "pass":
-                verdict, reason = "inconclusive", (f"{reason}; but computed on checked cases only (selective "
-                                                   f"labels), and the policy refuses to pass on them")
-            low, high = rule.band
-            rows.append({
-                "rule_index": index, "rule": rule.describe(), "view": comparison["view"], "metric": rule.metric,
-                "bound": rule.bound, "decision_rule": rule.rule, "band_low": low, "band_high": high,
-                "attribute": comparison["attribute"], "group": comparison["group"],
-                "reference": comparison["reference"], "verdict": verdict, "reason": reason,
-                "estimate": comparison[rule.bound], "ci_low": comparison[f"{rule.bound}_ci_low"],
-                "ci_high": comparison[f"{rule.bound}_ci_high"], "p_adjusted": comparison["p_adjusted"],
-                "n": comparison["n"], "reference_n": comparison["reference_n"],
-                "disadvantaged": comparison["disadvantaged"], "selective_labels": comparison["selective_labels"],
-            })
-    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+        pairs.extend((index, rule, row) for row in chosen.to_dict(orient="records"))
+    return pairs
+
+
+def _with_test(comparison: dict[str, Any]) -> dict[str, Any]:
+    """The comparison with a test for its verdict: a metric the comparisons table does not test (balanced
+    accuracy, F1) is tested by its bootstrap standard errors, z = difference / sqrt(se1² + se2²)."""
+    if comparison["test"] != "none" or comparison["_kind"] != "normal" or comparison["status"] != "ok":
+        return comparison
+    statistic, p = stats.normal_test(comparison["difference"], np.hypot(comparison["_se1"], comparison["_se2"]))
+    if not np.isfinite(p):
+        return comparison
+    return {**comparison, "test": "z (bootstrap standard errors)", "statistic": float(statistic), "p_value": float(p)}
+
+
+def _verdicts(spec: AuditSpec, comparisons: pd.DataFrame, *,
+              outside: Sequence[float] = ()) -> tuple[pd.DataFrame, Family]:
+    """The verdicts of every rule for every group, judged as one family.
+
+    ``outside`` holds the raw p-values (NaN for none) of the family's members in
+    views not derived here (a partial derivation); they count in its size and
+    in Holm's adjustment, so each verdict here is what the full audit gives.
+    """
+    pairs = _judged(spec, comparisons)
+    settings = spec.statistics
+    family = Family(size=len(pairs) + len(outside), alpha=settings.alpha)
+    pairs = [(index, rule, _with_test(row)) for index, rule, row in pairs]
+    judged = pd.DataFrame([row for _, _, row in pairs], columns=list(comparisons.columns))
+    bounds = [rule.bound for _, rule, _ in pairs]
+    family_low, family_high = family_intervals(judged, bounds, family)
+    raw_p = judged["p_value"].to_numpy(dtype=float) if len(judged) else np.empty(0)
+    p_family = family_p_values(np.concatenate([raw_p, np.asarray(outside, dtype=float)]))[:len(pairs)]
+    rows = []
+    for i, (index, rule, comparison) in enumerate(pairs):
+        comparison = {**comparison, "family_ci_low": family_low[i], "family_ci_high": family_high[i],
+                      "p_family": p_family[i]}
+        verdict, reason = judge(rule, comparison, family=family, min_group_size=settings.min_group_size)
+        if comparison["selective_labels"] and rule.selective_labels == "refuse" and verdict == "pass":
+            verdict, reason = "inconclusive", (f"{reason}; but computed on checked cases only (selective "
+                                               f"labels), and the policy refuses to pass on them")
+        decide = what_would_decide(comparison, rule=rule.rule, bound=rule.bound, band=rule.band, family=family,
+                                   min_group_size=settings.min_group_size, guarded=guarded(rule, comparison),
+                                   needs_outcome=_needs_truth(rule.metric)) \
+            if verdict == "inconclusive" else ToDecide()
+        low, high = rule.band
+        rows.append({
+            "rule_index": index, "rule": rule.describe(), "view": comparison["view"], "metric": rule.metric,
+            "bound": rule.bound, "decision_rule": rule.rule, "band_low": low, "band_high": high,
+            "attribute": comparison["attribute"], "group": comparison["group"],
+            "reference": comparison["reference"], "verdict": verdict, "reason": reason,
+            "estimate": comparison[rule.bound], "ci_low": comparison[f"{rule.bound}_ci_low"],
+            "ci_high": comparison[f"{rule.bound}_ci_high"], "family_ci_low": family_low[i],
+            "family_ci_high": family_high[i], "test": comparison["test"], "p_value": comparison["p_value"],
+            "p_family": p_family[i], "evidence": evidence_of(comparison), "n": comparison["n"],
+            "reference_n": comparison["reference_n"], "disadvantaged": comparison["disadvantaged"],
+            "selective_labels": comparison["selective_labels"], **asdict(decide),
+        })
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS), family
 
 
 def _frame(rows: list[dict[str, Any]] | list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
@@ -115,16 +159,32 @@ class _Tables:
 
 
 def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: str,
-           views: Collection[str] | None = None) -> Findings:
+           views: Collection[str] | None = None, family_outside: Sequence[float] | None = None) -> Findings:
     """Every table of the audit from the counts of one pass.
 
     ``views`` limits the work to the decision views named (see
     :meth:`AuditSpec.view_names`; ``score`` is the score's distribution, and
-    the sweep runs only when every view is asked for). Each view's numbers are
-    the same as in a full derivation, since p-values are adjusted within each
-    view. A front end that redraws one view (the app's slider) asks for it alone.
+    the sweep runs only when every view is asked for). A front end that redraws
+    one view (the app's slider) asks for it alone. Each view's numbers are the
+    same as in a full derivation: the comparisons' p-values are adjusted within
+    each view, and the verdicts are judged as members of the whole audit's
+    family. For that, ``family_outside`` gives the raw p-values (NaN for none)
+    of the verdicts in the views not derived, as a full derivation of ``spec``
+    has them; without it the other views are derived once to find them.
     """
-    wanted: Callable[[str], bool] = (lambda name: True) if views is None else set(views).__contains__
+    if views is None:
+        return _derive(spec, raw, roles, source=source, wanted=lambda name: True, sweep=True, outside=())
+    chosen = set(views)
+    if family_outside is None:
+        everything = _derive(spec, raw, roles, source=source, wanted=lambda name: True, sweep=False, outside=())
+        family_outside = everything.verdicts.loc[~everything.verdicts["view"].isin(chosen), "p_value"].to_numpy(
+            dtype=float)
+    return _derive(spec, raw, roles, source=source, wanted=chosen.__contains__, sweep=False, outside=family_outside)
+
+
+def _derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: str, wanted: Callable[[str], bool],
+            sweep: bool, outside: Sequence[float]) -> Findings:
+    """:func:`derive` for the views ``wanted`` says yes to (the sweep with ``sweep``), ``outside`` as there."""
     notes: list[str] = []
     cells, keep = resolve_protected(raw, spec, source, notes)
     labels = resolve_labels(raw, spec, roles, notes)
@@ -154,7 +214,7 @@ def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: s
         tables.add(*analyse(spec, counts, references=references))
     if spec.score is not None and raw.score is not None:
         _score_findings(spec, raw, roles, labels, cells, keep, references, cutoffs, by_view, tables, notes,
-                        wanted=wanted, sweep=views is None)
+                        wanted=wanted, sweep=sweep)
     if labels.tiers is not None and wanted("tiers"):
         _tier_findings(spec, raw, roles, labels, cells, keep, references, sizes, tables)
     if labels.final is not None and wanted("overrides"):
@@ -164,20 +224,23 @@ def derive(spec: AuditSpec, raw: RawCounts, roles: tuple[str, ...], *, source: s
             _amount_findings(spec, amount, amount_spec, cells, keep, references, sizes, tables)
     if labels.checked is not None and wanted("labels"):
         _check_findings(spec, raw, roles, labels, cells, keep, references, tables)
-    comparisons = _frame(tables.comparisons, COMPARISON_COLUMNS)
+    comparisons = _frame(tables.comparisons, COMPARISON_COLUMNS + list(EVIDENCE_FIELDS))
     comparisons["selective_labels"] = labels.checked is not None and len(comparisons) > 0 and \
         comparisons["metric"].map(_needs_truth).astype(bool)
     if labels.checked is not None:
         notes.append(f"selective labels: ground truth is known only for rows checked in "
                      f"'{labels.checked.column}'; error rates and the AUC use those rows only (see check_rate)")
     comparisons = _adjust(comparisons, spec.statistics.correction) if len(comparisons) else comparisons
-    verdicts = _verdicts(spec, comparisons)
+    verdicts, family = _verdicts(spec, comparisons, outside=outside)
+    if spec.spec_version == 1 and any(rule.rule == "point" for rule in spec.policy):
+        notes.append("spec_version 1: a policy rule without 'rule' is the point rule, as it was in version 1 (the "
+                     "estimate alone, not statistically established); version 2 makes 'significant' the default")
     extra = {name: _frame(rows, columns) for name, (rows, columns) in tables.extra.items()}
     if tables.tests:
         extra["tests"] = _frame(tables.tests, TEST_COLUMNS)
-    return Findings(groups=_frame(tables.groups, GROUP_COLUMNS), comparisons=comparisons, verdicts=verdicts,
-                    spread=_frame(tables.spread, SPREAD_COLUMNS), tables=extra, notes=tuple(notes),
-                    primary=primary, rows_used=int(raw.rows.sum()))
+    return Findings(groups=_frame(tables.groups, GROUP_COLUMNS), comparisons=comparisons[COMPARISON_COLUMNS],
+                    verdicts=verdicts, spread=_frame(tables.spread, SPREAD_COLUMNS), tables=extra,
+                    notes=tuple(notes), primary=primary, rows_used=int(raw.rows.sum()), family=family)
 
 
 def _extra(tables: _Tables, name: str, columns: list[str], rows: Any) -> None:

@@ -8,7 +8,8 @@ Tables are long pandas DataFrames, one type always:
   value, ratio and difference with intervals, test, p_value, p_adjusted,
   impact_ratio, four_fifths_flag, disadvantaged, status, reason
 * ``verdicts``: rule, metric, bound, attribute, group, reference, verdict,
-  reason, estimate, ci_low, ci_high, p_adjusted, n, reference_n
+  reason, estimate, its ordinary and family-level intervals, test, p_value,
+  p_family, evidence, n, reference_n, and what would decide (:data:`VERDICT_COLUMNS`)
 * ``spread``: min and max across groups per attribute and metric
 
 ``to_dict`` gives the versioned JSON shape of ``result.json``
@@ -27,17 +28,26 @@ import pandas as pd
 
 from audit.cells import CellCounts
 from audit.comparisons import COMPARISON_FIELDS
+from audit.family import Family
 from audit.rates import GROUP_FIELDS
 from audit.sources import DataProvenance
 from audit.spec import AuditSpec, spec_to_dict
 
-RESULT_SCHEMA_VERSION = "1.1"
+RESULT_SCHEMA_VERSION = "2.0"
+"""2.0: verdicts judged as one family (family intervals, ``p_family``, ``evidence``, what would decide), the
+``significant`` rule and its default; 1.x results (each verdict alone) still open in ``audit diff`` and the history."""
 
 GROUP_COLUMNS = ["view", *GROUP_FIELDS]
 COMPARISON_COLUMNS = ["view", *COMPARISON_FIELDS, "selective_labels"]
 VERDICT_COLUMNS = ["rule_index", "rule", "view", "metric", "bound", "decision_rule", "band_low", "band_high",
                    "attribute", "group", "reference", "verdict", "reason", "estimate", "ci_low", "ci_high",
-                   "p_adjusted", "n", "reference_n", "disadvantaged", "selective_labels"]
+                   "family_ci_low", "family_ci_high", "test", "p_value", "p_family", "evidence", "n", "reference_n",
+                   "disadvantaged", "selective_labels", "detectable_ratio", "detectable_difference", "needed_n",
+                   "needed_reference_n", "needed_known_outcomes"]
+"""Columns of the verdicts table: ``ci_low``/``ci_high`` are the ordinary interval (``statistics.confidence``),
+``family_ci_low``/``family_ci_high`` the simultaneous one (``1 - alpha / family size``); ``p_family`` is Holm's
+over the family; ``evidence`` is ``exact``, ``asymptotic`` or ``none``; the last five say what would decide an
+inconclusive verdict (NaN for the others)."""
 SPREAD_COLUMNS = ["view", "attribute", "metric", "groups", "min_group", "min", "max_group", "max", "min_max_ratio",
                   "max_difference"]
 THRESHOLD_COLUMNS = ["view", "kind", "requested", "cutoff", "acted_on", "population", "note"]
@@ -85,6 +95,7 @@ class Findings:
     notes: tuple[str, ...]
     primary: CellCounts | None
     rows_used: int
+    family: Family = Family(0, 0.05)
 
 
 @dataclass(frozen=True)
@@ -101,6 +112,8 @@ class AuditResult:
     provenance: Provenance
     counts: CellCounts | None
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    family: Family = Family(0, 0.05)
+    """The verdicts as one family: its size and family-wise error rate (see :mod:`audit.family`)."""
 
     def exit_code(self, *, strict: bool = False) -> int:
         """0 when no rule fails (and, with ``strict``, none is inconclusive), else 1."""
@@ -140,6 +153,7 @@ class AuditResult:
             "system": spec_to_dict(self.spec)["system"],
             "verdict": self.verdict,
             "verdict_counts": self.verdict_counts(),
+            "family": self.family.as_dict(),
             "adverse": self.spec.adverse,
             "notes": list(self.notes),
             "views": sorted(set(self.groups["view"])) if len(self.groups) else [],

@@ -20,7 +20,7 @@ from scipy.special import ndtr
 
 from audit import distributions, stats
 from audit.cells import CellCounts
-from audit.comparisons import Reference
+from audit.comparisons import Reference, evidence_row
 from audit.metrics import EXTRA_METRICS
 from audit.spec import AuditSpec
 
@@ -61,7 +61,8 @@ def _row(view: str, attribute: str, group: str, metric: str, value: float, low: 
 def _comparison(view: str, attribute: str, group: str, reference: Reference, metric: str, value: float,
                 ref_value: float, n: int, ref_n: int, *, difference_ci: tuple[float, float] = (np.nan, np.nan),
                 test: str = "none", statistic: float = np.nan, p_value: float = np.nan,
-                disadvantaged: bool | None = None, reason: str = "") -> dict[str, Any]:
+                disadvantaged: bool | None = None, reason: str = "",
+                evidence: dict[str, Any] | None = None) -> dict[str, Any]:
     defined = np.isfinite(value) and np.isfinite(ref_value)
     ratio = value / ref_value if defined and ref_value > 0 else np.nan
     if not reason and not defined:
@@ -73,7 +74,7 @@ def _comparison(view: str, attribute: str, group: str, reference: Reference, met
             "difference_ci_high": difference_ci[1], "test": test, "statistic": statistic, "p_value": p_value,
             "p_adjusted": np.nan, "impact_ratio": np.nan, "four_fifths_flag": None,
             "disadvantaged": disadvantaged if defined else None, "status": "ok" if defined and not reason
-            else "undefined", "reason": reason}
+            else "undefined", "reason": reason, **(evidence or evidence_row(_people1=float(n), _people2=float(ref_n)))}
 
 
 def _worse(metric: str, value: float, ref: float) -> bool | None:
@@ -132,7 +133,10 @@ def distribution_tables(spec: AuditSpec, groups: ScoreGroups, reference: Referen
             comparison_rows.append(_comparison(
                 view, a, groups.labels[g], reference, "auc", float(auc.auc[g]), float(auc.auc[r]),
                 int(n_truth[g]), int(n_truth[r]), difference_ci=ci, test="z (DeLong, independent groups)",
-                statistic=statistic, p_value=p, disadvantaged=_worse("auc", auc.auc[g], auc.auc[r])))
+                statistic=statistic, p_value=p, disadvantaged=_worse("auc", auc.auc[g], auc.auc[r]),
+                evidence=evidence_row("normal", _se1=float(auc.se[g]), _se2=float(auc.se[r]),
+                                      _people1=float(n_truth[g]), _people2=float(n_truth[r]),
+                                      _known1=float(n_truth[g]), _known2=float(n_truth[r]))))
         if probability:
             score_sum = groups.score_sum[:, :2, :-1]
             score_sq = groups.score_sq[:, :2, :-1]

@@ -24,7 +24,7 @@ from audit.errors import Problem, ReasonCode, SpecError, did_you_mean, format_pr
 from audit.labels import format_label
 from audit.metrics import EXTRA_METRICS, METRICS, get_metric, metric_family
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 INTERSECTION_JOIN = " × "
 
 Scalar = Union[str, int, float, bool]
@@ -312,14 +312,22 @@ def _intersection_before(value: Any) -> Any:
 Band = tuple[float | None, float | None]
 
 
+NO_TEST_METRICS = ("quantile", "brier", "ece", "calibration_in_the_large")
+"""Metric families whose comparisons have neither a test nor an interval: only ``rule: point`` can judge them."""
+
+
 class PolicyRule(_Model):
     """Bounds on a metric's ratio or difference against the reference group."""
 
     metric: str
     ratio: Band | None = Field(None, description="[low, high] band for group / reference; null for open.")
     difference: Band | None = Field(None, description="[low, high] band for group - reference; null for open.")
-    rule: Literal["point", "ci"] = Field(
-        "point", description="point: compare the estimate; ci: fail only if the whole interval is outside.")
+    rule: Literal["significant", "ci", "point"] = Field(
+        "significant", description="significant: fail when the estimate is outside the band and the family-adjusted "
+                                   "test rejects equality with the reference, pass when it is inside (the four-fifths "
+                                   "rule as enforced); ci: pass only when the family-level interval lies inside the "
+                                   "band, fail only when it lies outside; point: compare the estimate alone (not "
+                                   "statistically established).")
     attributes: tuple[str, ...] | None = Field(
         None, description="Attributes or intersections (joined with ' × ') it applies to; default all.")
 
@@ -372,13 +380,23 @@ class PolicyRule(_Model):
 class StatisticsSpec(_Model):
     """How uncertainty is quantified and when evidence is too thin."""
 
-    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of every interval.")
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="Confidence level of the ordinary per-group and "
+                                                                   "per-comparison intervals.")
+    alpha: float = Field(0.05, gt=0.0, lt=0.5, description="Family-wise error rate of the verdicts: the largest chance "
+                                                           "that an audit of data without any disparity reports a "
+                                                           "fail, however many verdicts it makes (rules significant "
+                                                           "and ci).")
     correction: Literal["holm", "bh", "none"] = Field(
-        "holm", description="Multiple-comparison correction of the p-values, within each decision view (one "
-                            "family per view). The verdicts are judged on the unadjusted intervals; the adjusted "
-                            "p-values are reported beside them.")
-    min_group_size: int = Field(30, ge=1, description="Below this many people a verdict is inconclusive.")
-    min_expected: float = Field(5.0, gt=0, description="Fisher's exact test when an expected cell is below this.")
+        "holm", description="Correction of the comparisons table's p-values within each decision view, for reading. "
+                            "Verdicts use their own family: every verdict of the audit, adjusted by Holm at alpha.")
+    min_group_size: int = Field(30, ge=1, description="Below this many people in a comparison's denominator (group or "
+                                                      "reference) a verdict is inconclusive, for the point rule and "
+                                                      "for comparisons whose evidence is only asymptotic; rates "
+                                                      "compared without weights are decided by exact evidence at "
+                                                      "any size.")
+    min_expected: float = Field(1000.0, gt=0, description="Fisher's exact test when an expected cell count is below "
+                                                          "this, the z test above: family-adjusted p-values sit far "
+                                                          "in the z test's tail, where it needs large counts.")
     reference_rule: ReferenceRule = Field("largest", description="Default rule for choosing reference groups.")
     max_groups: int = Field(50, ge=2, description="More distinct values than this in a protected attribute is an error.")
     bootstrap_replicates: int = Field(2000, ge=100, description="Replicates for metrics without a closed-form interval.")
@@ -460,7 +478,8 @@ class CustomMetricSpec(_Model):
 class AuditSpec(_Model):
     """A complete audit: system, data, labels, protected attributes, policy, statistics."""
 
-    spec_version: Literal[1] = SPEC_VERSION
+    spec_version: Literal[1, 2] = Field(SPEC_VERSION, description="Version of the spec format: 2 (current) or 1, in "
+                                                                  "which a policy rule without 'rule' means 'point'.")
     system: SystemSpec
     data: DataSpec = DataSpec()
     outcome: OutcomeSpec | None = None
@@ -484,6 +503,17 @@ class AuditSpec(_Model):
     training: TrainingSpec | None = None
     statistics: StatisticsSpec = StatisticsSpec()
     report: ReportSpec = ReportSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_1_rules(cls, data: Any) -> Any:
+        """A version 1 spec keeps its meaning: a policy rule without 'rule' was the point rule then."""
+        if not isinstance(data, Mapping) or data.get("spec_version") != 1 or not isinstance(data.get("policy"),
+                                                                                           (list, tuple)):
+            return data
+        policy = [{**rule, "rule": "point"} if isinstance(rule, Mapping) and "rule" not in rule else rule
+                  for rule in data["policy"]]
+        return {**data, "policy": policy}
 
     _intersections_before = field_validator("intersections", mode="before")(
         lambda cls, v: [_intersection_before(i) for i in v] if isinstance(v, (list, tuple)) else v)
@@ -710,11 +740,19 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
             message = _extra_metric_problem(metric, raw)
             if message:
                 problems.append(Problem(f"policy[{i}].metric", message))
-        if isinstance(metric, str) and metric_family(metric) in ("median", "quantile") and rule.get("rule") == "ci":
+        written = rule.get("rule")
+        effective = written if written is not None else ("point" if raw.get("spec_version") == 1 else "significant")
+        family = metric_family(metric) if isinstance(metric, str) else None
+        if family in ("median", "quantile") and effective == "ci":
             problems.append(Problem(f"policy[{i}].rule", f"a comparison of '{metric}' has no confidence interval, so "
-                                                         f"'rule: ci' could never decide; use 'rule: point' (the "
-                                                         f"Mann-Whitney p-value is reported beside it), or compare "
-                                                         f"means ('mean:...') with 'rule: ci'"))
+                                                         f"'rule: ci' could never decide; use 'rule: significant' "
+                                                         f"(medians: the Mann-Whitney test) or 'rule: point', or "
+                                                         f"compare means ('mean:...') with 'rule: ci'"))
+        elif family in NO_TEST_METRICS and effective in ("ci", "significant"):
+            how = "the default rule, 'significant'," if written is None else f"'rule: {written}'"
+            problems.append(Problem(f"policy[{i}].rule", f"a comparison of '{metric}' has no test or interval, so "
+                                                         f"{how} could never decide it; write 'rule: point' to "
+                                                         f"compare the estimate with the band"))
         if isinstance(metric, str) and metric in METRICS and not (has_decision or has_score):
             problems.append(Problem(f"policy[{i}].metric", f"'{metric}' is a decision metric, but the spec has "
                                                             f"no decision or score"))

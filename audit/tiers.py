@@ -31,7 +31,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from audit import distributions, stats
-from audit.comparisons import COMPARISON_FIELDS, Reference, compare_blocks
+from audit.comparisons import COMPARISON_FIELDS, EVIDENCE_FIELDS, Reference, compare_blocks
 from audit.metrics import Harm, Kind, MetricDef
 from audit.rates import GROUP_FIELDS, from_sums
 from audit.spec import TierKind
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 GROUP_COLUMNS = list(GROUP_FIELDS)
-COMPARISON_COLUMNS = list(COMPARISON_FIELDS)
+COMPARISON_COLUMNS = list(COMPARISON_FIELDS) + list(EVIDENCE_FIELDS)
 TEST_COLUMNS = ["attribute", "test", "group", "reference", "statistic", "dof", "p_value", "effect", "effect_name", "n",
                 "status", "reason"]
 
@@ -77,7 +77,9 @@ class TierTables:
         (``tier_rate:<tier>`` and, for ordered tiers, ``tier_at_least:<tier>``).
     comparisons : pandas.DataFrame
         Columns :data:`COMPARISON_COLUMNS`; one row per known non-reference
-        group × metric. ``p_adjusted`` is NaN (the engine adjusts across the family).
+        group × metric. ``p_adjusted`` is NaN (the engine adjusts across the family);
+        the last columns are the evidence the verdicts use
+        (:data:`audit.comparisons.EVIDENCE_FIELDS`), which the result leaves out.
     tests : pandas.DataFrame
         Columns :data:`TEST_COLUMNS`; the chi-square test, and for ordered tiers
         the Kruskal–Wallis test and one Mann–Whitney test per known

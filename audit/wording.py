@@ -40,6 +40,52 @@ def interval(low: Any, high: Any) -> str:
     return f"{number(low)} to {number(high)}"
 
 
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def people(value: Any) -> str:
+    """A whole number of people with thousands separators (``n/a`` when missing)."""
+    return f"{int(value):,}" if _finite(value) else "n/a"
+
+
+def to_decide(row: Mapping[str, Any]) -> str:
+    """What would decide an inconclusive verdict, in words (empty when nothing can be said).
+
+    ``row`` is a verdicts-table row: its ``detectable_ratio`` or
+    ``detectable_difference`` (by the rule's ``bound``), ``needed_n``,
+    ``needed_reference_n`` and ``needed_known_outcomes``.
+
+    Examples
+    --------
+    >>> to_decide({"bound": "ratio", "detectable_ratio": 0.52, "needed_n": 371, "needed_reference_n": None,
+    ...            "needed_known_outcomes": 290})
+    'detectable with 80% power: a ratio of 0.52 or further from parity; at the observed rates the group needs 371 people (290 with a known outcome)'
+    """
+    parts = []
+    bound = row.get("bound", "ratio")
+    detectable = row.get(f"detectable_{bound}")
+    if _finite(detectable):
+        parts.append(f"detectable with 80% power: a {bound} of {number(float(detectable))} or further from parity")
+    needed = row.get("needed_n")
+    if needed is not None and not _finite(needed) and not (isinstance(needed, float) and math.isnan(needed)):
+        parts.append("at the observed rates no group size decides it (the estimate sits on the band's edge or "
+                     "equals the reference)")
+    elif _finite(needed):
+        known = row.get("needed_known_outcomes")
+        reference = row.get("needed_reference_n")
+        text = f"at the observed rates the group needs {people(needed)} people"
+        if _finite(known):
+            text += f" ({people(known)} with a known outcome)"
+        if _finite(reference):
+            text += f" and the reference {people(reference)}"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 def direction(disadvantaged: Any, metric: str, adverse: bool) -> str:
     """Who the difference works against, in words (empty when the metric has no direction)."""
     if disadvantaged is None or (isinstance(disadvantaged, float) and math.isnan(disadvantaged)):

@@ -133,6 +133,7 @@ metrics: [selection_rate, fpr, fnr, ppv]
     "statistics": """\
 statistics:
   confidence: 0.95
+  alpha: 0.05
   correction: holm
   min_group_size: 30
   reference_rule: largest
@@ -197,22 +198,33 @@ NOTES: dict[str, list[str]] = {
          "below the high one; ratio bounds must be positive."),
         ("`attributes` and `views` restrict the rule; by default it applies to every attribute, intersection "
          "and decision view in which the metric is computed."),
-        ("Metrics without a confidence interval (the ratio of AUCs; `brier`, `ece`, "
-         "`calibration_in_the_large`) can only pass or fail with `rule: point`; with `rule: ci` their verdict "
-         "is inconclusive."),
-        ("The verdict uses the unadjusted confidence interval (or the estimate); the multiple-comparison "
-         "correction changes the adjusted p-value only."),
+        ("`rule`: `significant` (the default) fails when the estimate is outside the band and the test of "
+         "equality with the reference, adjusted for the family of every verdict of the audit (Holm at "
+         "`statistics.alpha`), rejects it, and passes when the estimate is inside the band; `ci` passes only when "
+         "the family-level interval (confidence 1 − alpha / number of verdicts) lies inside the band and fails only "
+         "when it lies outside; `point` compares the estimate alone (legal calculations such as LL144 impact "
+         "ratios; its fail is not statistically established)."),
+        ("Metrics with neither a test nor an interval (`qNN:COLUMN` quantiles other than the median, `brier`, "
+         "`ece`, `calibration_in_the_large`) take `rule: point` only; medians take `significant` (Mann-Whitney) or "
+         "`point`. A spec with `spec_version: 1` keeps that version's default, `point`, for rules without `rule`."),
     ],
     "metrics": [
         "`count` and `share` are always computed, and so is every metric a policy rule names.",
     ],
     "statistics": [
-        ("`correction` is applied within each decision view (one family of p-values per view: the decision, "
-         "each score threshold, the tiers, ...), not across the whole audit."),
+        ("`alpha` bounds the chance that an audit of data without any disparity reports any fail, over every "
+         "verdict of the audit (all rules, groups, intersections and views: the family, whose size the report "
+         "gives)."),
+        ("`correction` is applied to the comparisons table's p-values within each decision view, for reading; "
+         "verdicts use the family instead."),
         ("`min_group_size` counts the rows in the metric's denominator (for `fpr`, the group's actual "
-         "negatives), for the group and for its reference; below it the verdict is inconclusive."),
+         "negatives), for the group and for its reference; below it a `point` verdict, and a verdict whose "
+         "evidence is asymptotic (weighted rates, means, medians, AUC, balanced accuracy, F1), is inconclusive. "
+         "Rates compared without weights are decided by exact evidence (Fisher's exact test, exact intervals) at "
+         "any size."),
         ("`min_expected`: Fisher's exact test when an expected cell count of the 2×2 table is below it, the "
-         "two-proportion z test otherwise; weighted data always use the z test on Kish effective counts."),
+         "two-proportion z test otherwise (family-adjusted p-values lie far in the z test's tail, so the default is "
+         "1,000); weighted data always use the z test on Kish effective counts."),
     ],
     "report": [
         ("Published outputs (the report, `public.json`, `public.md`, `public_*.csv`) apply `small_cell_k`; "
@@ -242,7 +254,8 @@ CROSS_FIELD = [
 ]
 
 TOP_DESCRIPTIONS = {
-    "spec_version": "Version of the spec format. Only `1` exists; it may be left out.",
+    "spec_version": ("Version of the spec format: `2` (current; it may be left out) or `1`, whose policy rules "
+                     "without `rule` mean `point`."),
     "metrics": "Metrics to compute; default every metric that applies (those needing ground truth only with "
                "`outcome`).",
 }

@@ -37,7 +37,7 @@ def test_the_issue_spec_is_accepted_exactly_as_written() -> None:
     assert spec.decision.positive == ("Medium", "High") and spec.adverse
     assert spec.protected[0].reference == "Caucasian" and spec.protected[1].reference is None
     assert spec.intersections[0].columns == ("race", "sex")
-    assert [r.rule for r in spec.policy] == ["ci", "point"]
+    assert [r.rule for r in spec.policy] == ["ci", "significant"]  # the default rule since spec_version 2
     assert (EXAMPLES / "compas" / "spec.yaml").read_text() == ISSUE_SPEC
 
 
