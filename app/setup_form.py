@@ -24,7 +24,9 @@ DecisionKind = Literal["decision", "score", "tiers"]
 ThresholdMode = Literal["value", "top_k", "top_percent"]
 TierKind = Literal["favourable", "adverse", "neutral"]
 Bound = Literal["ratio", "difference"]
-Rule = Literal["point", "ci"]
+Rule = Literal["significant", "ci", "point"]
+RULES: tuple[Rule, ...] = ("significant", "ci", "point")
+"""The decision rules a policy rule may use (see :mod:`audit.policy`); the first is the spec's default."""
 
 FOUR_FIFTHS: tuple[float, float] = (0.8, 1.25)
 """The four-fifths band on a ratio (and its reciprocal)."""
@@ -46,7 +48,7 @@ class PolicyChoice:
     bound: Bound = "ratio"
     low: float | None = FOUR_FIFTHS[0]
     high: float | None = FOUR_FIFTHS[1]
-    rule: Rule = "ci"
+    rule: Rule = "significant"
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class SetupForm:
     intersections: tuple[tuple[str, ...], ...] = ()
     policy: tuple[PolicyChoice, ...] = (PolicyChoice("selection_rate"),)
     confidence: float = 0.95
+    alpha: float = 0.05
     min_group_size: int = 30
     correction: Literal["holm", "bh", "none"] = "holm"
     proxies: bool = False
@@ -113,7 +116,8 @@ class SetupForm:
                        for r in spec.policy)
         statistics = spec.statistics
         return replace(form, protected=protected, intersections=intersections, policy=policy,
-                       confidence=statistics.confidence, min_group_size=statistics.min_group_size,
+                       confidence=statistics.confidence, alpha=statistics.alpha,
+                       min_group_size=statistics.min_group_size,
                        correction=statistics.correction, proxies=spec.proxies is not None,
                        proxy_threshold=spec.proxies.threshold if spec.proxies is not None else 0.3)
 
@@ -206,10 +210,11 @@ class SetupForm:
                                      for columns in self.intersections]
         else:
             spec.pop("intersections", None)
-        spec["policy"] = [self._rule(r, spec.get("policy") or []) for r in self.policy]
+        version_1 = spec.get("spec_version") == 1   # there a rule without 'rule' is 'point': always write it
+        spec["policy"] = [self._rule(r, spec.get("policy") or [], always=version_1) for r in self.policy]
         statistics = dict(spec.get("statistics") or {})
         defaults = StatisticsSpec()
-        for name in ("confidence", "min_group_size", "correction"):
+        for name in ("confidence", "alpha", "min_group_size", "correction"):
             value = getattr(self, name)
             if name in statistics or value != getattr(defaults, name):
                 statistics[name] = value
@@ -257,10 +262,12 @@ class SetupForm:
                                               None if reference is None else [reference])[0]
         return entry
 
-    def _rule(self, choice: PolicyChoice, before: list[Any]) -> dict[str, Any]:
+    def _rule(self, choice: PolicyChoice, before: list[Any], *, always: bool = False) -> dict[str, Any]:
+        """A policy rule as the spec should hold it; ``rule`` is left unwritten when it is the default and
+        neither ``before`` wrote it nor ``always`` asks for it (a version 1 spec reads a missing one as 'point')."""
         old = next((dict(r) for r in before if isinstance(r, Mapping) and r.get("metric") == choice.metric
                     and choice.bound in r), {})
-        written = "rule" in old or choice.rule != PolicyRule.model_fields["rule"].default
+        written = always or "rule" in old or choice.rule != PolicyRule.model_fields["rule"].default
         for key in ("metric", "ratio", "difference", "rule"):
             old.pop(key, None)
         return {"metric": choice.metric, choice.bound: [choice.low, choice.high],
@@ -295,7 +302,7 @@ def _text(value: Any) -> str:
     return format_label(value) or ""
 
 
-__all__ = ["SetupForm", "ProtectedChoice", "PolicyChoice", "metric_choices", "column_numeric", "FOUR_FIFTHS"]
+__all__ = ["SetupForm", "ProtectedChoice", "PolicyChoice", "metric_choices", "column_numeric", "FOUR_FIFTHS", "RULES"]
 
 
 CODE_KEYS = ("model", "training", "custom_metrics")

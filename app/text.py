@@ -14,6 +14,7 @@ each run, so switching it redraws the whole app in the other language.
 from __future__ import annotations
 
 import functools
+import math
 
 import streamlit as st
 
@@ -72,6 +73,36 @@ def pct(x: float | None, digits: int = 1) -> str:
     return format_percent(x, lang(), digits=digits)
 
 
+def p_text(p: float | None) -> str:
+    """A p-value to two significant digits, in the visitor's notation.
+
+    Below 0.001 it is written with an exponent (``2.6e-163``, ``2,6e-163``),
+    so a tiny value never fills the cell with zeros; one that underflowed to 0
+    is ``< 1e-300``, never ``0``. A missing p-value (no test) is an em dash.
+    """
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return MISSING
+    value = float(p)
+    if value == 0.0:
+        return "< 1e-300"
+    if value >= 1e-3:
+        return num(value, 2)
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{num(float(mantissa), 2)}e{int(exponent)}"
+
+
+def confidence_pct(confidence: float) -> str:
+    """A confidence level as a percentage with the decimals it needs to show its complement (``95%``, ``99.964%``).
+
+    The digits are those of :func:`audit.outputs.percent` (what ``audit run``
+    prints), the notation the visitor's.
+    """
+    from audit.outputs import percent
+
+    written = percent(confidence).rstrip("%")
+    return pct(confidence, len(written.partition(".")[2]))
+
+
 def span(low: float | None, high: float | None) -> str:
     """An interval in words (``1.8 to 2.4``)."""
     return format_interval(low, high, lang())
@@ -82,5 +113,5 @@ def verdict_word(verdict: str) -> str:
     return {"pass": _("pass"), "fail": _("fail"), "inconclusive": _("inconclusive")}.get(verdict, verdict)
 
 
-__all__ = ["LANGUAGES", "MISSING", "UNTRANSLATED", "translator", "lang", "_", "n_", "num", "count", "pct", "span",
-           "verdict_word"]
+__all__ = ["LANGUAGES", "MISSING", "UNTRANSLATED", "translator", "lang", "_", "n_", "num", "count", "pct", "p_text",
+           "confidence_pct", "span", "verdict_word"]

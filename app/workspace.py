@@ -11,7 +11,7 @@ and are never written anywhere.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -92,15 +92,49 @@ class Workspace:
                 self.proxies[key] = found
         return self.proxies.get(key)
 
-    def audit(self, spec: AuditSpec, *, views: Collection[str] | None = None) -> AuditResult:
+    def audit(self, spec: AuditSpec, *, views: Collection[str] | None = None,
+              family_outside: Sequence[float] | None = None) -> AuditResult:
         """The audit of ``spec`` on the visit's data (counted at most once per set-up).
 
-        ``views`` limits the derivation to those decision views (the slider
-        redraws one), see :func:`audit.engine.derive_result`.
+        Parameters
+        ----------
+        spec : AuditSpec
+        views : collection of str, optional
+            Derive only these decision views (the slider redraws one), see
+            :func:`audit.engine.derive_result`. Their verdicts are judged in the
+            whole family of ``spec``, as in a full derivation.
+        family_outside : sequence of float, optional
+            With ``views``: the raw p-values (NaN for none) of the verdicts of
+            ``spec``'s other views, as a full derivation has them (see
+            :func:`outside_p_values`). Without it the engine derives the other
+            views once to find them: the same numbers, more work.
         """
         counted = self.counts_for(spec)
         return derive_result(spec, counted, proxies=None if views is not None else self._proxies_for(spec),
-                             views=views)
+                             views=views, family_outside=family_outside)
+
+
+def outside_p_values(result: AuditResult, views: Collection[str]) -> np.ndarray:
+    """The raw p-values (NaN where a verdict has no test) of ``result``'s verdicts outside ``views``.
+
+    For the slider: a spec whose threshold moved keeps every other view of the
+    audit unchanged, so the verdicts of those views in the audit already made
+    are the rest of the moved spec's family (see :meth:`Workspace.audit`).
+
+    Parameters
+    ----------
+    result : AuditResult
+        A full audit (every view derived).
+    views : collection of str
+        The views to leave out: those the move replaces.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        One p-value per verdict left in, in the verdicts table's order.
+    """
+    verdicts = result.verdicts
+    return verdicts.loc[~verdicts["view"].isin(list(views)), "p_value"].to_numpy(dtype=float)
 
 
 def _proxy_key(spec: AuditSpec) -> tuple[Any, ...]:
@@ -165,6 +199,12 @@ def slider_grid(counted: Counted, spec: AuditSpec | None = None) -> tuple[float,
     return tuple(s for s in histogram.binning.splits if float(f"{s:.12g}") == s)
 
 
+def threshold_views(spec: AuditSpec) -> frozenset[str]:
+    """The decision views of ``spec``'s score thresholds (empty without a score): those :func:`with_threshold`
+    replaces by the one view of its new threshold."""
+    return frozenset(t.name for t in spec.score.threshold) if spec.score is not None else frozenset()
+
+
 def with_threshold(spec: AuditSpec, mode: ThresholdMode, value: float) -> AuditSpec:
     """``spec`` with its score judged at one threshold instead of its own.
 
@@ -175,7 +215,7 @@ def with_threshold(spec: AuditSpec, mode: ThresholdMode, value: float) -> AuditS
         return spec
     chosen = {mode: int(value) if mode == "top_k" else float(value)}
     threshold = ThresholdSpec(**chosen)
-    old_names = {t.name for t in spec.score.threshold}
+    old_names = threshold_views(spec)
     raw = spec_to_dict(spec)
     raw["score"]["threshold"] = [chosen]
     for rule in raw.get("policy", []):
@@ -186,5 +226,5 @@ def with_threshold(spec: AuditSpec, mode: ThresholdMode, value: float) -> AuditS
     return validate_spec(raw)
 
 
-__all__ = ["Dataset", "Workspace", "counting_spec", "score_range", "slider_grid", "with_threshold", "SLIDER_STEPS",
-           "ThresholdMode"]
+__all__ = ["Dataset", "Workspace", "counting_spec", "outside_p_values", "score_range", "slider_grid",
+           "threshold_views", "with_threshold", "SLIDER_STEPS", "ThresholdMode"]

@@ -29,7 +29,8 @@ from scipy import stats as scipy_stats
 from audit import stats
 from audit.errors import DataError, ReasonCode, UsageError
 from audit.metrics import METRICS, Kind
-from audit.result import COMPARISON_COLUMNS, GROUP_COLUMNS, VERDICT_COLUMNS, AuditResult, table_records
+from audit.result import (COMPARISON_COLUMNS, GROUP_COLUMNS, RESULT_SCHEMA_VERSION, VERDICT_COLUMNS, AuditResult,
+                          table_records)
 from audit.spec import spec_to_dict
 
 __all__ = ["RATE_METRICS", "ChangeSummary", "Changes", "compare_results"]
@@ -48,8 +49,8 @@ DISPARITY_CHANGE_COLUMNS = [
         "ratio", "ratio_ci_low", "ratio_ci_high", "difference", "difference_ci_low", "difference_ci_high")),
     "log_ratio_change", "log_ratio_change_ci_low", "log_ratio_change_ci_high", "z", "p_value", "p_adjusted",
     "significant", "moved_beyond_intervals", "status", "reason"]
-VERDICT_CHANGE_COLUMNS = [*VERDICT_KEYS, "metric", "old_reference", "new_reference", "old_verdict", "new_verdict",
-                          "change", "old_reason", "new_reason"]
+VERDICT_CHANGE_COLUMNS = [*VERDICT_KEYS, "metric", "old_rule", "new_rule", "old_reference", "new_reference", "old_verdict", "new_verdict",
+                          "change", "cause", "old_method", "new_method", "old_reason", "new_reason"]
 _REGRESSIONS = {("pass", "fail"), ("pass", "inconclusive"), ("inconclusive", "fail")}
 _IMPROVEMENTS = {(new, old) for old, new in _REGRESSIONS}
 _LOG_SYMMETRY = 1e-9  # relative slack when checking that a ratio interval is symmetric on the log scale
@@ -111,9 +112,15 @@ class Changes:
         missing), ``reference_changed``, ``status`` (``ok``; ``undefined`` when either side's comparison is;
         ``untested`` when both ratios are defined but a standard error cannot be recovered) and ``reason``.
     verdicts : DataFrame
-        One row per policy rule, view, attribute and group present in either: ``old_verdict``,
+        One row per policy rule, view, attribute and group present in either (a rule is paired with its
+        counterpart by the metric and bound it judges, so ``old_rule`` and ``new_rule`` may differ in their
+        band or decision rule; ``rule`` is the new one's, else the old one's): ``old_verdict``,
         ``new_verdict`` (None when absent) and ``change``: ``same``, ``improved``, ``regressed`` (pass → fail,
-        pass → inconclusive, inconclusive → fail), ``new`` or ``gone``.
+        pass → inconclusive, inconclusive → fail), ``new`` or ``gone``; for an improved or regressed
+        verdict, ``cause``: ``method`` (the decision rule, or how verdicts are judged: each alone before
+        result schema 2.0, one family since, with its size and alpha), ``policy`` (the band), ``data``
+        (the data's fingerprint, or the estimate, changed), or several joined by "and"; ``old_method`` and
+        ``new_method`` say how each side decided.
     notes : tuple of str
         What differs between the two audits beyond the tables: the system, the spec (by top-level key), the
         data, groups and views present in one result only, weights, order in time.
@@ -159,9 +166,25 @@ class _Side:
     comparisons: pd.DataFrame
     verdicts: pd.DataFrame
 
+    schema: str = RESULT_SCHEMA_VERSION
+    family: Mapping[str, Any] | None = None
+
     @property
     def weighted(self) -> bool:
         return bool((self.spec.get("data") or {}).get("weight"))
+
+    @property
+    def family_method(self) -> bool:
+        """Whether the verdicts were judged as one family (result schema 2.0 and later)."""
+        return not self.schema.startswith("1.")
+
+    def method(self, decision_rule: Any) -> str:
+        """How a verdict of this result was decided, in words (its rule and, from schema 2.0, its family)."""
+        rule = decision_rule if isinstance(decision_rule, str) else "point"
+        if not self.family_method:
+            return f"{rule}, each verdict alone (result schema {self.schema})"
+        family = self.family or {}
+        return f"{rule}, one family of {family.get('size', '?')} verdicts at alpha {family.get('alpha', '?')}"
 
     def statistic(self, name: str, default: float) -> float:
         value = (self.spec.get("statistics") or {}).get(name)
@@ -169,6 +192,8 @@ class _Side:
 
 
 _REQUIRED = ("spec", "provenance", "groups", "comparisons", "verdicts")
+READABLE_SCHEMAS = ("1.", "2.")
+"""Major versions of result.json that ``audit diff`` and the history read (1.x: each verdict judged alone)."""
 
 
 def _side(value: Any, name: str) -> _Side:
@@ -177,21 +202,24 @@ def _side(value: Any, name: str) -> _Side:
         return _Side(name, spec["system"].get("name"), spec, asdict(value.provenance),
                      _frame(table_records(value.groups), GROUP_COLUMNS),
                      _frame(table_records(value.comparisons), COMPARISON_COLUMNS),
-                     _frame(table_records(value.verdicts), VERDICT_COLUMNS))
+                     _frame(table_records(value.verdicts), VERDICT_COLUMNS), RESULT_SCHEMA_VERSION,
+                     value.family.as_dict())
     if not isinstance(value, Mapping):
         raise UsageError(f"compare_results: the {name} result must be an AuditResult or a dict in the shape of "
                          f"result.json; got {type(value).__name__}", reason=ReasonCode.OPTION_INVALID)
     missing = [key for key in _REQUIRED if key not in value]
     version = str(value.get("schema_version", ""))
-    if missing or not version.startswith("1."):
+    if missing or not version.startswith(READABLE_SCHEMAS):
         raise DataError(f"compare_results: the {name} result is not in the shape of result.json (schema version "
-                        f"1.x): schema_version {value.get('schema_version')!r}, missing keys: "
-                        f"{', '.join(missing) or 'none'}; pass a result.json written by 'audit run' or "
-                        f"AuditResult.to_dict()", reason=ReasonCode.DATA_UNREADABLE)
+                        f"{' or '.join(v + 'x' for v in READABLE_SCHEMAS)}): schema_version "
+                        f"{value.get('schema_version')!r}, missing keys: {', '.join(missing) or 'none'}; pass a "
+                        f"result.json written by 'audit run' or AuditResult.to_dict()",
+                        reason=ReasonCode.DATA_UNREADABLE)
     spec = dict(value["spec"])
     system = (value.get("system") or spec.get("system") or {}).get("name")
     return _Side(name, system, spec, dict(value["provenance"]), _frame(value["groups"], GROUP_COLUMNS),
-                 _frame(value["comparisons"], COMPARISON_COLUMNS), _frame(value["verdicts"], VERDICT_COLUMNS))
+                 _frame(value["comparisons"], COMPARISON_COLUMNS), _frame(value["verdicts"], VERDICT_COLUMNS),
+                 version, value.get("family"))
 
 
 def _frame(records: Any, columns: list[str]) -> pd.DataFrame:
@@ -401,13 +429,58 @@ def _verdict_change(old: Any, new: Any) -> str:
                     reason=ReasonCode.DATA_UNREADABLE)
 
 
+def _same_number(a: Any, b: Any) -> bool:
+    try:
+        x, y = float(a), float(b)
+    except (TypeError, ValueError):
+        return a == b
+    return (np.isnan(x) and np.isnan(y)) or bool(np.isclose(x, y, rtol=1e-12, atol=0.0))
+
+
+def _cause(old: _Side, new: _Side, row: Mapping[str, Any], same_data: bool | None) -> str:
+    """Why a changed verdict changed: the method, the policy (its band), the data, or several of them.
+
+    The method changed when the decision rule or the way verdicts are judged differs (each verdict alone
+    before result schema 2.0; one family, whose size and alpha may differ, since). The data changed when
+    the data's fingerprints differ or, without them, when the estimate moved.
+    """
+    causes = []
+    if old.method(row["old_decision_rule"]) != new.method(row["new_decision_rule"]):
+        causes.append("method")
+    if not (_same_number(row["old_band_low"], row["new_band_low"]) and
+            _same_number(row["old_band_high"], row["new_band_high"])):
+        causes.append("policy")
+    moved = not _same_number(row["old_estimate"], row["new_estimate"])
+    if same_data is False or (same_data is None and moved) or (same_data and moved):
+        causes.append("data")
+    return " and ".join(causes)
+
+
+def _rule_keyed(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The verdicts with ``rule_key``: the metric and bound a rule judges, whatever its decision rule and band,
+    so that a verdict pairs with its counterpart when only the method or the band changed."""
+    return verdicts.assign(rule_key=verdicts["metric"].astype(str) + " " + verdicts["bound"].astype(str))
+
+
 def _verdict_changes(old: _Side, new: _Side) -> pd.DataFrame:
-    columns = ["metric", "reference", "verdict", "reason"]
-    paired = _pair(old.verdicts, new.verdicts, VERDICT_KEYS, columns, "outer")
+    columns = ["rule", "metric", "reference", "verdict", "reason", "decision_rule", "band_low", "band_high",
+               "estimate"]
+    keys = ["rule_key", *VERDICT_KEYS[1:]]
+    paired = _pair(_rule_keyed(old.verdicts), _rule_keyed(new.verdicts), keys, columns, "outer")
+    paired["rule"] = paired["new_rule"].where(paired["new_rule"].notna(), paired["old_rule"])
     paired["metric"] = paired["new_metric"].where(paired["new_metric"].notna(), paired["old_metric"])
     for column in ("old_verdict", "new_verdict", "old_reason", "new_reason", "old_reference", "new_reference"):
         paired[column] = paired[column].astype(object).where(paired[column].notna(), None)
     paired["change"] = [_verdict_change(o, n) for o, n in zip(paired["old_verdict"], paired["new_verdict"])]
+    old_data, new_data = ((s.provenance.get("data") or {}).get("sha256") for s in (old, new))
+    same_data = None if old_data is None or new_data is None else old_data == new_data
+    records = paired.to_dict(orient="records")
+    paired["cause"] = [_cause(old, new, r, same_data) if r["change"] in ("improved", "regressed") else ""
+                       for r in records]
+    paired["old_method"] = [old.method(r["old_decision_rule"]) if isinstance(r["old_verdict"], str) else None
+                            for r in records]
+    paired["new_method"] = [new.method(r["new_decision_rule"]) if isinstance(r["new_verdict"], str) else None
+                            for r in records]
     return paired.reindex(columns=VERDICT_CHANGE_COLUMNS).reset_index(drop=True)
 
 
@@ -451,6 +524,16 @@ def _notes(old: _Side, new: _Side, disparities: pd.DataFrame) -> tuple[str, ...]
     if old.statistic("confidence", 0.95) != new.statistic("confidence", 0.95):
         notes.append("the two audits used different confidence levels; each side's standard errors are "
                      "recovered with its own")
+    if old.family_method != new.family_method:
+        notes.append(f"the method changed: the {'old' if not old.family_method else 'new'} result (schema "
+                     f"{old.schema if not old.family_method else new.schema}) judged each verdict alone, with the "
+                     f"point rule by default and intervals not adjusted for the number of verdicts; the "
+                     f"{'new' if not old.family_method else 'old'} one judges every verdict of the audit as one "
+                     f"family (the chance of any false fail at most alpha); the verdicts table's 'cause' column "
+                     f"says which changes the method explains")
+    elif old.family_method and (old.family or {}).get("alpha") != (new.family or {}).get("alpha"):
+        notes.append(f"the family-wise error rate differs: alpha {(old.family or {}).get('alpha')} (old) and "
+                     f"{(new.family or {}).get('alpha')} (new)")
     changed = int(disparities["reference_changed"].sum())
     if changed:
         notes.append(f"{changed} comparison(s) have a different reference group in the two audits; their "

@@ -8,17 +8,21 @@ Exit codes: 0 every rule passes (inconclusive allowed unless ``--strict``),
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from audit.errors import AuditError, DataError, ReasonCode, UsageError
 from audit.metrics import EXTRA_METRICS, METRICS
+from audit.wording import number, people
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COLOUR = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
@@ -64,11 +68,13 @@ def main() -> None:
 
 
 def _print_result(result: Any, console: Console, strict: bool) -> None:
-    from audit.wording import decision_sentence, interval, number, p_value
+    """The verdicts on the console: the family once, one table per rule, what would decide each inconclusive."""
+    from audit.outputs import family_sentence
+    from audit.wording import decision_sentence
 
     p = result.provenance
     counts = result.verdict_counts()
-    console.print(f"[bold]{result.spec.system.name}[/]")
+    console.print(Text(str(result.spec.system.name), style="bold"))
     unit = "people (from a table of counts)" if result.spec.data.count_column else "rows"
     console.print(f"data: {p.data.source} — {p.rows_used:,} of {p.rows_read:,} {unit} audited "
                   f"(sha256 {str(p.data.sha256)[:12]}…)", markup=False)
@@ -77,23 +83,51 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
     views = result.spec.view_names()
     if len(views) > 1:
         console.print(f"views: {', '.join(views)}", markup=False)
+    console.print(family_sentence(result.family), markup=False)
     for index, rule in enumerate(result.spec.policy):
-        rows = result.verdicts[result.verdicts["rule_index"] == index]
-        table = Table(title=f"rule: {rule.describe()}", title_justify="left", show_lines=False)
-        many = rows["view"].nunique() > 1
-        for column in (("view",) if many else ()) + ("attribute", "group", "reference", rule.bound, "CI", "n",
-                                                     "adj. p", "verdict"):
-            table.add_column(column, justify="right" if column in (rule.bound, "n", "adj. p") else "left")
-        for r in rows.to_dict(orient="records"):
-            table.add_row(*((r["view"],) if many else ()), r["attribute"], r["group"], r["reference"], number(r["estimate"]),
-                          interval(r["ci_low"], r["ci_high"]).replace(" to ", "–"), f"{r['n']:,}", p_value(r["p_adjusted"]),
-                          f"[{COLOUR[r['verdict']]}]{r['verdict']}[/]")
-        console.print(table)
+        rows = result.verdicts[result.verdicts["rule_index"] == index].to_dict(orient="records")
+        many = len({r["view"] for r in rows}) > 1
+        console.print(_rule_table(result, rule.describe(), rows, many))
+        for line in _to_decide_lines(rows, many):
+            console.print(line, markup=False)
     for note in result.notes:
         console.print(f"note: {note}", markup=False)
     console.print(f"verdict: [{COLOUR[result.verdict]}]{result.verdict.upper()}[/] "
                   f"({counts['fail']} fail, {counts['pass']} pass, {counts['inconclusive']} inconclusive"
                   f"{'; strict: inconclusive counts as fail' if strict else ''})")
+
+
+def _rule_table(result: Any, title: str, rows: list[dict[str, Any]], many: bool) -> Table:
+    """One rule's verdicts; every value from the data is plain text (never read as markup)."""
+    from audit.outputs import interval_headers
+    from audit.wording import interval, p_value
+
+    ordinary, family = interval_headers(result)
+    table = Table(title=Text(f"rule: {title}"), title_justify="left", show_lines=False)
+    numeric = {"estimate", ordinary, family, "n", "p (family)"}
+    for column in (("view",) if many else ()) + ("attribute", "group", "reference", "estimate", ordinary, family, "n",
+                                                 "p (family)", "verdict"):
+        table.add_column(Text(column), justify="right" if column in numeric else "left")
+    for r in rows:
+        cells = [*((r["view"],) if many else ()), r["attribute"], r["group"], r["reference"], number(r["estimate"]),
+                 interval(r["ci_low"], r["ci_high"]).replace(" to ", "–"),
+                 interval(r["family_ci_low"], r["family_ci_high"]).replace(" to ", "–"), people(r["n"]),
+                 p_value(r["p_family"])]
+        table.add_row(*(Text(str(c)) for c in cells), Text(str(r["verdict"]), style=COLOUR.get(r["verdict"], "")))
+    return table
+
+
+def _to_decide_lines(rows: list[dict[str, Any]], many: bool) -> list[str]:
+    """``  attribute = group: to decide: ...`` for every inconclusive verdict about which something can be said."""
+    from audit.wording import to_decide
+
+    lines = []
+    for r in rows:
+        sentence = to_decide(r) if r["verdict"] == "inconclusive" else ""
+        if sentence:
+            view = f"{r['view']} | " if many else ""
+            lines.append(f"  {view}{r['attribute']} = {r['group']}: to decide: {sentence}")
+    return lines
 
 
 _TRUST_MODEL = click.option(
@@ -383,7 +417,7 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
     """
     from audit.changes import compare_results, read_result_file
     from audit.result import table_records
-    from audit.wording import number, p_value
+    from audit.wording import p_value
 
     changes = compare_results(read_result_file(old), read_result_file(new), confidence=confidence,
                               correction=correction)
@@ -397,8 +431,10 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
     changed = changes.verdicts[changes.verdicts["change"].isin(["regressed", "improved"])]
     for r in changed.to_dict(orient="records"):
         colour = "bold red" if r["change"] == "regressed" else "green"
-        console.print(f"  [{colour}]{r['change']}[/]: {r['rule']} | {r['view']} | {r['attribute']} = {r['group']}: "
-                      f"{r['old_verdict']} -> {r['new_verdict']}")
+        cause = _because(r.get("cause"))
+        console.print(Text.assemble("  ", (str(r["change"]), colour),
+                                    f": {r['rule']} | {r['view']} | {r['attribute']} = {r['group']}: "
+                                    f"{r['old_verdict']} -> {r['new_verdict']}{' ' + cause if cause else ''}"))
     console.print(f"disparities: {summary.disparities_significant} changed significantly, "
                   f"{summary.disparities_moved} moved beyond both intervals (of {summary.disparities})",
                   markup=False)
@@ -420,6 +456,239 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
     console.print(f"[{'bold red' if changes.regression else 'green'}]"
                   f"{'REGRESSION' if changes.regression else 'no regression'}[/]")
     sys.exit(EXIT_FAIL if changes.regression else EXIT_OK)
+
+
+def _because(cause: Any) -> str:
+    """``(because the method changed)`` from a verdict change's ``cause`` (``method``, ``data and method``, ...);
+    empty when the cause is missing or empty (results compared before causes were recorded)."""
+    if not isinstance(cause, str) or not cause.strip():
+        return ""
+    parts = [f"the {part.strip()}" for part in cause.split(" and ") if part.strip()]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"(because {listed} changed)"
+
+
+@main.command()
+@click.option("--base-rate", type=float, required=True,
+              help="The reference group's rate (of the decision, or of the outcome metric) expected in the sample, "
+                   "strictly between 0 and 1; e.g. 0.3.")
+@click.option("--ratio", type=float,
+              help="The disparity to detect: the group's rate divided by the reference's, not 1 (0.8 for the "
+                   "four-fifths rule, or 1.25). Answers: how many people.")
+@click.option("--n", "n_per_group", type=int,
+              help="Instead of --ratio: people per group (the group and its reference each). Answers: which ratios "
+                   "this sample detects.")
+@click.option("--n-total", type=int,
+              help="Instead of --ratio, with the groups' shares: people in the whole sample. Answers: which ratios "
+                   "each group's part of it detects.")
+@click.option("--power", type=float, default=0.8, show_default=True,
+              help="Probability of detecting the disparity, strictly between 0 and 1.")
+@click.option("--alpha", type=float, default=0.05, show_default=True,
+              help="Family-wise error rate of the audit (the spec's statistics.alpha), strictly between 0 and 1.")
+@click.option("--comparisons", type=int,
+              help="M, the verdicts the audit will make (rules × groups compared × views, intersections included); "
+                   "each test is at alpha / M. Default 1, or with shares the groups compared with the reference.")
+@click.option("--share", "shares", multiple=True, metavar="GROUP=FRACTION",
+              help="A group's share of the population (repeat for every group; shares are scaled to sum to 1), "
+                   "e.g. --share female=0.48 --share male=0.52.")
+@click.option("--shares-from", type=click.Path(dir_okay=False, path_type=Path),
+              help="A data file (CSV, Parquet or Excel) whose --attribute column gives the groups' shares: its rows "
+                   "are counted per value, values as written; rows with no value are left out.")
+@click.option("--attribute", help="With --shares-from: the column whose values are the groups.")
+@click.option("--reference", help="The reference group among the shares (default: the largest).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the plan to this JSON file (n_per_group, n_total, groups, level, ...).")
+def plan(base_rate: float, ratio: float | None, n_per_group: int | None, n_total: int | None, power: float,
+         alpha: float, comparisons: int | None, shares: tuple[str, ...], shares_from: Path | None,
+         attribute: str | None, reference: str | None, json_path: Path | None) -> None:
+    """Plan a random evaluation sample before the data are collected.
+
+    With --ratio: how many people per group (and, given the groups' shares, in total) a sample needs to detect
+    that ratio with the given power at the family's level alpha / M. With --n or --n-total instead: the ratios a
+    sample of that size detects. Exit 0 with the answer, 2 on a bad value.
+    """
+    from audit.planning import detectable, plan_sample
+
+    if ratio is not None and (n_per_group is not None or n_total is not None):
+        raise UsageError("give --ratio (to get the sample size) or --n / --n-total (to get the detectable ratios), "
+                         "not both", reason=ReasonCode.OPTION_INVALID)
+    if ratio is None and n_per_group is None and n_total is None:
+        raise UsageError("give --ratio (the disparity to detect, e.g. 0.8) for the sample size, or --n (people per "
+                         "group) or --n-total (with shares) for the detectable ratios",
+                         reason=ReasonCode.OPTION_INVALID)
+    population = _plan_shares(shares, shares_from, attribute)
+    if n_per_group is not None and population is not None:
+        raise UsageError("--n is people per group; with the groups' shares give --n-total (people in the whole "
+                         "sample)", reason=ReasonCode.OPTION_INVALID)
+    found = population.shares if population is not None else None
+    if ratio is not None:
+        answer = plan_sample(base_rate, ratio, power=power, alpha=alpha, comparisons=comparisons, shares=found,
+                             reference=reference)
+    else:
+        answer = detectable(base_rate, n_per_group=n_per_group, n_total=n_total, power=power, alpha=alpha,
+                            comparisons=comparisons, shares=found, reference=reference)
+    console = _console()
+    _print_plan(answer, console, comparisons_given=comparisons is not None, population=population)
+    if json_path is not None:
+        json_path.write_text(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        console.print(f"wrote {json_path}", markup=False)
+
+
+@dataclass(frozen=True)
+class _Population:
+    """The groups' shares for ``audit plan``, and where they came from."""
+
+    shares: dict[str, float]
+    source: str
+    rows: int | None = None
+    missing: int | None = None
+
+
+def _plan_shares(shares: tuple[str, ...], shares_from: Path | None, attribute: str | None) -> _Population | None:
+    """The shares given by --share, or counted in --shares-from's --attribute column; None without either."""
+    if shares and shares_from is not None:
+        raise UsageError("give the shares by --share or by --shares-from, not both", reason=ReasonCode.OPTION_INVALID)
+    if attribute is not None and shares_from is None:
+        raise UsageError("--attribute names a column of --shares-from; give the data file too",
+                         reason=ReasonCode.OPTION_INVALID)
+    if shares_from is not None:
+        return _shares_from_file(shares_from, attribute)
+    if not shares:
+        return None
+    return _Population(_parse_shares(shares), "--share")
+
+
+def _parse_shares(shares: tuple[str, ...]) -> dict[str, float]:
+    """``GROUP=FRACTION`` options as a mapping; the group is everything before the last ``=``, as written."""
+    parsed: dict[str, float] = {}
+    for text in shares:
+        group, equals, fraction = text.rpartition("=")
+        if not equals or not group:
+            raise UsageError(f"--share must be GROUP=FRACTION, e.g. --share female=0.48; got {text!r}",
+                             reason=ReasonCode.OPTION_INVALID)
+        try:
+            value = float(fraction)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and value > 0):
+            raise UsageError(f"--share {text!r}: the share must be a positive number, e.g. 0.48 (or a count of "
+                             f"people); got {fraction!r}", reason=ReasonCode.OPTION_INVALID)
+        if group in parsed:
+            raise UsageError(f"--share gives group {group!r} twice; give each group once",
+                             reason=ReasonCode.OPTION_INVALID)
+        parsed[group] = value
+    if len(parsed) < 2:
+        raise UsageError(f"--share: give every group's share, at least two groups (a group and its reference); got "
+                         f"{len(parsed)}", reason=ReasonCode.OPTION_INVALID)
+    return parsed
+
+
+def _shares_from_file(path: Path, attribute: str | None) -> _Population:
+    """Rows per value of ``attribute`` in ``path`` (read as 'audit run' reads data), values as written."""
+    import duckdb
+
+    from audit.errors import did_you_mean
+    from audit.labels import format_label
+    from audit.readers import open_table
+    from audit.spec import StatisticsSpec
+
+    if attribute is None:
+        raise UsageError("--shares-from needs --attribute: the column whose values are the groups",
+                         reason=ReasonCode.OPTION_INVALID)
+    if not path.exists():
+        raise UsageError(f"--shares-from: {path} does not exist; give the data file whose --attribute column holds "
+                         f"the groups", reason=ReasonCode.OPTION_INVALID)
+    try:
+        relation, _ = open_table(path, duckdb.connect())
+    except DataError as error:
+        raise DataError(f"--shares-from: {error}", reason=error.reason) from None
+    columns = list(relation.columns)
+    if attribute not in columns:
+        shown = ", ".join(repr(c) for c in columns[:20]) + (", …" if len(columns) > 20 else "")
+        raise UsageError(f"--attribute {attribute!r} is not a column of {path}{did_you_mean(attribute, columns)}; "
+                         f"its columns: {shown}", reason=ReasonCode.OPTION_INVALID)
+    quoted = '"' + attribute.replace('"', '""') + '"'
+    counts: dict[str, int] = {}
+    missing = 0
+    for value, rows in relation.query("t", f"SELECT {quoted}, count(*) FROM t GROUP BY 1").fetchall():
+        label = format_label(value)
+        if label is None:
+            missing += int(rows)
+        else:
+            counts[label] = counts.get(label, 0) + int(rows)
+    limit = StatisticsSpec().max_groups
+    if len(counts) > limit:
+        raise UsageError(f"--attribute {attribute!r} has {len(counts):,} distinct values in {path}; an audit compares "
+                         f"at most {limit} groups (statistics.max_groups): choose a column of groups",
+                         reason=ReasonCode.OPTION_INVALID)
+    if len(counts) < 2:
+        raise UsageError(f"--attribute {attribute!r} has {len(counts)} group(s) with a value in {path} "
+                         f"({missing:,} rows without one); a plan compares at least two groups",
+                         reason=ReasonCode.OPTION_INVALID)
+    ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return _Population({g: float(n) for g, n in ordered.items()}, f"{path}, column {attribute!r}",
+                       rows=sum(counts.values()), missing=missing)
+
+
+def _ratio_text(value: float | None, side: str) -> str:
+    """``0.8 or lower``; for a side no rate in [0, 1] reaches, says so (never a number)."""
+    return f"{number(value)} or {side}" if value is not None else f"none {side} (no rate in [0, 1] is far enough)"
+
+
+def _print_plan(answer: Any, console: Console, *, comparisons_given: bool, population: _Population | None) -> None:
+    """A plan in words: what is asked, the level alpha / M and what M is, the people, and the detectable ratios."""
+    power = f"{answer.power * 100:g}%"
+    if answer.ratio is not None:
+        console.print(f"plan: detect a group rate of {number(answer.ratio * answer.base_rate)} against the "
+                      f"reference's {number(answer.base_rate)} (ratio {number(answer.ratio)}) with {power} power",
+                      markup=False)
+    else:
+        console.print(f"plan: the ratios a random sample detects against a reference rate of "
+                      f"{number(answer.base_rate)}, with {power} power", markup=False)
+    what_m_is = _what_m_is(answer.comparisons, comparisons_given, population is not None)
+    console.print(f"level of each test: alpha / M = {answer.alpha:g} / {answer.comparisons:,} = {answer.level:.3g} "
+                  f"({what_m_is})", markup=False)
+    if population is not None:
+        counted = (f"; {population.rows:,} rows counted, {population.missing:,} with no value left out"
+                   if population.rows is not None else "")
+        console.print(f"groups: {len(population.shares)} from {population.source}{counted}", markup=False)
+    if answer.n_per_group is not None:
+        console.print(f"people per group: {answer.n_per_group:,} in the group and {answer.n_per_group:,} in its "
+                      f"reference, drawn at random{' (two groups of equal size)' if answer.groups else ''}",
+                      markup=False)
+        lower, higher = _ratio_text(answer.detectable_lower, "lower"), _ratio_text(answer.detectable_higher, "higher")
+        console.print(f"with {answer.n_per_group:,} people per group the detectable ratios are {lower}, and {higher}",
+                      markup=False)
+    if answer.groups:
+        reference = next(g.group for g in answer.groups if g.reference)
+        console.print(f"total: {answer.n_total:,} people drawn at random, each group at its share; every group is "
+                      f"compared with the reference '{reference}'", markup=False)
+        console.print(_plan_table(answer.groups))
+
+
+def _what_m_is(comparisons: int, given: bool, with_shares: bool) -> str:
+    """What M, the divisor of alpha, counts: as given, or the default (1, or the groups compared)."""
+    if given:
+        return f"M = {comparisons:,} from --comparisons: the verdicts the audit will make"
+    if with_shares:
+        return (f"M = {comparisons:,}: the {'group' if comparisons == 1 else f'{comparisons:,} groups'} compared with "
+                f"the reference, for one rule; for a whole audit give --comparisons, its verdicts: rules × groups "
+                f"compared × views")
+    return ("M = 1: one comparison; for a whole audit give --comparisons, its verdicts: rules × groups compared × "
+            "views")
+
+
+def _plan_table(groups: Any) -> Table:
+    """Each group of a plan with shares: share, people, and the ratios its part of the sample detects."""
+    table = Table()
+    for index, header in enumerate(("group", "share", "people", "detectable ratio, lower", "detectable ratio, higher")):
+        table.add_column(header, justify="left" if index == 0 else "right")
+    for g in groups:
+        lower, higher = (("reference", "") if g.reference else
+                         (number(g.detectable_lower) if g.detectable_lower is not None else "none",
+                          number(g.detectable_higher) if g.detectable_higher is not None else "none"))
+        table.add_row(Text(str(g.group)), Text(f"{g.share:.1%}"), Text(people(g.people)), Text(lower), Text(higher))
+    return table
 
 
 @main.command()

@@ -80,7 +80,7 @@ def compare(groups: GroupCounts, values: MetricValues, reference: Reference, *, 
     known = groups.rows[:, [state(y, d) for y in KNOWN for d in ANY]].sum(axis=1).astype(float)
     columns = compare_blocks(groups.attribute, groups.labels, groups.unknown, values, [reference], adverse=adverse,
                              confidence=confidence, min_expected=min_expected, weighted=weighted,
-                             people=people, known=known if values.metric.needs_outcome else None)
+                             people=people, known_outcomes=known if values.metric.needs_outcome else None)
     names = list(columns)
     return [dict(zip(names, row)) for row in zip(*columns.values())]
 
@@ -106,7 +106,7 @@ def _evidence(kind: str, count: int, **columns: Any) -> dict[str, Any]:
 def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool, ...], values: MetricValues,
                    references: list[Reference], *, adverse: bool, confidence: float, min_expected: float,
                    weighted: bool, favourable_impact: bool = False, people: np.ndarray | None = None,
-                   known: np.ndarray | None = None) -> dict[str, Any]:
+                   known_outcomes: np.ndarray | None = None) -> dict[str, Any]:
     """Comparison columns for one or more stacked blocks of the same groups (one block per threshold).
 
     ``values`` holds ``len(references) × len(labels)`` entries, block by block;
@@ -120,7 +120,7 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
     otherwise. Balanced accuracy and F1 get percentile intervals and no test
     here (their bootstrap standard errors go into the evidence, from which a
     verdict tests them). The result also holds the evidence
-    columns (:data:`EVIDENCE_FIELDS`); ``people`` and ``known`` give, per
+    columns (:data:`EVIDENCE_FIELDS`); ``people`` and ``known_outcomes`` give, per
     entry of ``values``, the people behind each group and those with a known
     outcome (default: the metric's denominator).
 
@@ -186,9 +186,9 @@ def compare_blocks(attribute: str, labels: tuple[str, ...], unknown: tuple[bool,
         evidence = _evidence("proportion", len(idx), _exact=np.full(len(idx), not weighted), _x1=x1, _n1=n1,
                              _x2=x2, _n2=n2)
     evidence["_people1"], evidence["_people2"] = heads[idx], heads[ref]
-    if known is not None:
-        known_ = np.asarray(known, dtype=float)
-        evidence["_known1"], evidence["_known2"] = known_[idx], known_[ref]
+    if known_outcomes is not None:
+        outcomes = np.asarray(known_outcomes, dtype=float)
+        evidence["_known1"], evidence["_known2"] = outcomes[idx], outcomes[ref]
     both = defined[idx] & defined[ref]
     reason_of = np.asarray(values.reason, dtype=str)
     own, of_reference = reason_of[idx], reason_of[ref]

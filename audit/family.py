@@ -217,13 +217,66 @@ def _edges(estimate: float, band: tuple[float | None, float | None]) -> list[flo
     return sorted(edges, key=lambda e: abs(estimate - e))
 
 
+def _edge_rate(row: dict[str, object], bound: str, edge: float | None) -> float:
+    """The group rate at a band edge (None: the reference's own rate)."""
+    m2 = _number(row, "_n2")
+    p2 = _number(row, "_x2") / m2 if m2 > 0 else math.nan
+    if edge is None:
+        return p2
+    return edge * p2 if bound == "ratio" else p2 + edge
+
+
+def _exact_size(row: dict[str, object], rule: str, bound: str, band: tuple[float | None, float | None],
+                level: float, start: float) -> float:
+    """The group's size (denominator) at which its exact evidence decides, the reference held at its rate.
+
+    ``significant``: Fisher's test, for a reference known exactly the exact binomial test at ``level``, and
+    the estimate beyond the edge it crossed. ``ci``: the group's Clopper-Pearson bound, at its share of the
+    family interval's error, clearing the edge (both edges inside the band).
+    """
+    m1, m2 = _number(row, "_n1"), _number(row, "_n2")
+    p1 = _number(row, "_x1") / m1 if m1 > 0 else math.nan
+    p2 = _edge_rate(row, bound, None)
+    estimate = _number(row, bound)
+    low, high = band
+    if not (0.0 <= p1 <= 1.0 and 0.0 <= p2 <= 1.0):
+        return math.nan
+    if rule == "significant":
+        above = p1 > p2
+        crossed = high if above else low
+        beyond = _edge_rate(row, bound, crossed) if crossed is not None else None
+        return power.exact_binomial_size(p1, lower_target=p2 if above else None, upper_target=None if above else p2,
+                                         error=level / 2.0, beyond=beyond, power=DECIDING_POWER, start=start)
+    edges = _edges(estimate, band)
+    outside = (low is not None and estimate < low) or (high is not None and estimate > high)
+    lower_target = upper_target = None
+    for edge in edges:
+        rate = _edge_rate(row, bound, edge)
+        if outside:
+            lower_target, upper_target = (rate, None) if estimate > edge else (None, rate)
+        elif edge == low:
+            lower_target = rate
+        else:
+            upper_target = rate
+
+    def error(n: int) -> float:  # the group's share of the family interval's error, per side
+        w1, w2 = 1.0 / math.sqrt(max(n, 1)), 1.0 / math.sqrt(max(m2, 1.0))
+        return level * w1 / (w1 + w2) / 2.0
+
+    return power.exact_binomial_size(p1, lower_target=lower_target, upper_target=upper_target, error=error,
+                                     power=DECIDING_POWER, start=start)
+
+
 def _needed_denominators(row: dict[str, object], rule: str, bound: str, band: tuple[float | None, float | None],
                          level: float) -> tuple[float, float]:
     """Denominator sizes (group, reference) at which the rule decides at the observed rates, with 80% power.
 
     ``significant`` decides once its test tells the group from the reference;
     ``ci`` once its interval clears the edge it crossed (outside the band) or
-    both edges (inside: the larger of the two sizes). NaN when the metric has
+    both edges (inside: the larger of the two sizes). For rates with exact
+    evidence the group's size is the larger of the normal approximation (which
+    counts the reference's own uncertainty) and the exact binomial calculation
+    (which counts the discreteness of small counts). NaN when the metric has
     neither counts nor standard errors.
     """
     kind = row.get("_kind")
@@ -236,7 +289,7 @@ def _needed_denominators(row: dict[str, object], rule: str, bound: str, band: tu
         if kind == "proportion":
             m1, m2 = _number(row, "_n1"), _number(row, "_n2")
             p1 = _number(row, "_x1") / m1 if m1 > 0 else math.nan
-            target = _number(row, "_x2") / m2 if edge is None else _target(row, bound, edge)
+            target = _edge_rate(row, bound, edge)
             if not 0.0 <= target <= 1.0:
                 continue  # the rate can never reach that edge: it does not bind
             group, reference = power.needed_sizes(p1, target, m1, m2, alpha=level, power=DECIDING_POWER)
@@ -257,9 +310,13 @@ def _needed_denominators(row: dict[str, object], rule: str, bound: str, band: tu
             sizes.append((float(group), float(reference)))
         else:
             return math.nan, math.nan
+    sizes = [pair for pair in sizes if not math.isnan(pair[0])]
     if not sizes:
         return math.nan, math.nan
-    return max(sizes, key=lambda pair: pair[0])
+    group, reference = max(sizes, key=lambda pair: pair[0])
+    if kind == "proportion" and bool(row.get("_exact")) and math.isfinite(group) and not reference > n2:
+        group = max(group, _exact_size(row, rule, bound, band, level, start=group))
+    return group, reference
 
 
 def what_would_decide(row: dict[str, object], *, rule: str, bound: str, band: tuple[float | None, float | None],

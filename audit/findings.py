@@ -82,13 +82,18 @@ def _verdicts(spec: AuditSpec, comparisons: pd.DataFrame, *,
         comparison = {**comparison, "family_ci_low": family_low[i], "family_ci_high": family_high[i],
                       "p_family": p_family[i]}
         verdict, reason = judge(rule, comparison, family=family, min_group_size=settings.min_group_size)
-        if comparison["selective_labels"] and rule.selective_labels == "refuse" and verdict == "pass":
+        refused = comparison["selective_labels"] and rule.selective_labels == "refuse" and verdict == "pass"
+        if refused:
             verdict, reason = "inconclusive", (f"{reason}; but computed on checked cases only (selective "
-                                               f"labels), and the policy refuses to pass on them")
+                                               f"labels), and the policy refuses to pass on them: only a random "
+                                               f"evaluation sample, its outcomes checked whatever the decision, "
+                                               f"can decide it")
         decide = what_would_decide(comparison, rule=rule.rule, bound=rule.bound, band=rule.band, family=family,
                                    min_group_size=settings.min_group_size, guarded=guarded(rule, comparison),
                                    needs_outcome=_needs_truth(rule.metric)) \
             if verdict == "inconclusive" else ToDecide()
+        if refused:  # more checked cases cannot decide it: no size is given, the reason names the sample
+            decide = ToDecide(decide.detectable_ratio, decide.detectable_difference)
         low, high = rule.band
         rows.append({
             "rule_index": index, "rule": rule.describe(), "view": comparison["view"], "metric": rule.metric,

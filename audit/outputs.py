@@ -12,8 +12,38 @@ from typing import Any
 
 import pandas as pd
 
+from audit.family import Family
 from audit.result import AuditResult
-from audit.wording import SYMBOL, decision_sentence, direction, interval, number, p_value
+from audit.wording import SYMBOL, decision_sentence, direction, interval, number, p_value, people, percent, to_decide
+
+
+def family_sentence(family: Family) -> str:
+    """The family of an audit's verdicts in one line: its size, its error rate and how intervals and p are adjusted.
+
+    Examples
+    --------
+    >>> print(family_sentence(Family(34, 0.05)).replace("; ", ";\\n"))
+    verdicts: one family of 34, family-wise error rate 0.05;
+    family-level intervals at 99.85% each (1 − 0.05/34);
+    p (family): Holm over the family
+    >>> family_sentence(Family(0, 0.05))
+    'verdicts: none (the spec has no policy rules), so no family to adjust for'
+    """
+    if family.size < 1:
+        return "verdicts: none (the spec has no policy rules), so no family to adjust for"
+    return (f"verdicts: one family of {family.size:,}, family-wise error rate {family.alpha:g}; family-level "
+            f"intervals at {percent(family.confidence)} each (1 − {family.alpha:g}/{family.size}); "
+            f"p (family): Holm over the family")
+
+
+def interval_headers(result: AuditResult) -> tuple[str, str]:
+    """Labels of the ordinary and the family-level interval columns, e.g. ``("95% CI", "family CI (99.85%)")``."""
+    return (f"{percent(result.spec.statistics.confidence)} CI", f"family CI ({percent(result.family.confidence)})")
+
+
+def markdown_cell(value: Any) -> str:
+    """``value`` as written, safe in a Markdown table cell: pipes and backslashes escaped, line breaks as spaces."""
+    return " ".join(str(value).replace("\\", "\\\\").replace("|", "\\|").splitlines())
 
 
 def _rows_by_rule(result: AuditResult) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -25,7 +55,12 @@ def _rows_by_rule(result: AuditResult) -> list[tuple[str, list[dict[str, Any]]]]
 
 
 def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
-    """A readable Markdown summary: verdict, data, every rule's per-group verdicts, notes."""
+    """A readable Markdown summary: verdict, the family of verdicts, data, every rule's per-group verdicts, notes.
+
+    Each rule's table gives the estimate with its ordinary interval (at ``statistics.confidence``) and its
+    family-level interval, the family-adjusted p-value, and why; the why of an inconclusive verdict ends with
+    what would decide it (:func:`audit.wording.to_decide`). Values from the data are written as they are.
+    """
     p = result.provenance
     counts = result.verdict_counts()
     decision = ([f"- {decision_sentence(result.counts.decision, result.spec.adverse, tiers=result.spec.tiers)}"]
@@ -34,23 +69,22 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
              f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
              f"{counts['inconclusive']} inconclusive){' — strict mode: inconclusive counts as fail' if strict else ''}",
              "",
+             f"- {_capitalised(family_sentence(result.family))}",
              f"- Data: `{p.data.source}`; {p.rows_used:,} of {p.rows_read:,} {_unit(result)} audited; "
              f"SHA-256 `{p.data.sha256}`",
              *decision,
              f"- Decision views: {', '.join(result.spec.view_names())}",
-             f"- Confidence {result.spec.statistics.confidence:.0%}; correction {result.spec.statistics.correction}; "
-             f"minimum group size {result.spec.statistics.min_group_size}",
+             f"- Ordinary intervals at {percent(result.spec.statistics.confidence)}; comparisons table's p-values "
+             f"corrected by {result.spec.statistics.correction} within each view; minimum group size "
+             f"{result.spec.statistics.min_group_size} (for the point rule and asymptotic evidence)",
              f"- Toolkit {p.toolkit_version}; spec SHA-256 `{p.spec_sha256[:16]}…`; seed {p.seed}", ""]
+    ordinary, family = interval_headers(result)
     for rule, rows in _rows_by_rule(result):
-        lines += [f"## Rule: {rule}", "",
-                  "| view | attribute | group | reference | estimate | CI | n | ref n | adj. p | verdict | why |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            why = r["reason"]
-            side = direction(r["disadvantaged"], r["metric"], result.spec.adverse)
-            lines.append(f"| {r['view']} | {r['attribute']} | {r['group']} | {r['reference']} | {number(r['estimate'])} | "
-                         f"{interval(r['ci_low'], r['ci_high'])} | {r['n']:,} | {r['reference_n']:,} | "
-                         f"{p_value(r['p_adjusted'])} | **{r['verdict']}** | {why}{'; ' + side if side else ''} |")
+        lines += [f"## Rule: {markdown_cell(rule)}", "",
+                  f"| view | attribute | group | reference | estimate | {ordinary} | {family} | n | ref n | p (family) "
+                  f"| verdict | why |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [_summary_row(r, result) for r in rows]
         lines.append("")
     if not result.spec.policy:
         lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
@@ -59,6 +93,27 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
     if result.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
     return "\n".join(lines)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def why(row: dict[str, Any], result: AuditResult) -> str:
+    """A verdict's reason, who the difference works against, and for an inconclusive one what would decide it."""
+    parts = [str(row["reason"]), direction(row["disadvantaged"], row["metric"], result.spec.adverse)]
+    if row["verdict"] == "inconclusive":
+        decide = to_decide(row)
+        parts.append(f"to decide: {decide}" if decide else "")
+    return "; ".join(part for part in parts if part)
+
+
+def _summary_row(r: dict[str, Any], result: AuditResult) -> str:
+    cells = [markdown_cell(r["view"]), markdown_cell(r["attribute"]), markdown_cell(r["group"]),
+             markdown_cell(r["reference"]), number(r["estimate"]), interval(r["ci_low"], r["ci_high"]),
+             interval(r["family_ci_low"], r["family_ci_high"]), people(r["n"]), people(r["reference_n"]),
+             p_value(r["p_family"]), f"**{r['verdict']}**", markdown_cell(why(r, result))]
+    return "| " + " | ".join(cells) + " |"
 
 
 def _unit(result: AuditResult) -> str:
@@ -154,14 +209,23 @@ def junit_xml(result: AuditResult, *, strict: bool = False) -> str:
             view = f" [{r['view']}]" if len(result.spec.view_names()) > 1 else ""
             case = ET.SubElement(suite, "testcase", classname=f"{rule} · {r['attribute']}",
                                  name=f"{r['attribute']} = {r['group']} vs {r['reference']}{view}")
-            message = (f"{r['reason']} (n = {r['n']}, reference n = {r['reference_n']}, adjusted p = "
-                       f"{p_value(r['p_adjusted'])})")
+            message = junit_message(r, result)
             if r["verdict"] == "fail" or (strict and r["verdict"] == "inconclusive"):
                 ET.SubElement(case, "failure", message=message, type=r["verdict"]).text = message
             elif r["verdict"] == "inconclusive":
                 ET.SubElement(case, "skipped", message=message)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def junit_message(row: dict[str, Any], result: AuditResult) -> str:
+    """A verdict's reason with its people, family-level interval and family p-value; for an inconclusive one,
+    what would decide it."""
+    message = (f"{row['reason']} (n = {people(row['n'])}, reference n = {people(row['reference_n'])}, family interval "
+               f"{interval(row['family_ci_low'], row['family_ci_high'])} at {percent(result.family.confidence)} "
+               f"each, p (family) = {p_value(row['p_family'])})")
+    decide = to_decide(row) if row["verdict"] == "inconclusive" else ""
+    return f"{message}; to decide: {decide}" if decide else message
 
 
 def write_outputs(result: AuditResult, out_dir: str | Path, *, strict: bool = False) -> dict[str, Path]:

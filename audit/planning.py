@@ -48,7 +48,8 @@ class SamplePlan:
 
     ``n_per_group``: people in each of two groups of equal size (the group and
     its reference); ``n_total``: people in the whole sample, given ``groups``'
-    shares (None without shares). ``detectable_lower``/``detectable_higher``: the
+    shares (None without shares): the sum of the groups' people, each rounded
+    up to whole people. ``detectable_lower``/``detectable_higher``: the
     ratios a sample of ``n_per_group`` per group detects (None when no ratio on
     that side is possible). ``level`` is ``alpha / comparisons``.
     """
@@ -105,8 +106,8 @@ def _shares(shares: Mapping[str, float] | None, reference: str | None) -> tuple[
         raise UsageError(f"every share must be a positive number; got {', '.join(bad)}",
                          reason=ReasonCode.OPTION_INVALID)
     if len(shares) < 2:
-        raise UsageError(f"shares need at least two groups (a group and its reference); got {len(shares)}",
-                         reason=ReasonCode.OPTION_INVALID)
+        raise UsageError(f"the groups' shares (--share or --shares-from) need at least two groups, a group and its "
+                         f"reference; got {len(shares)}", reason=ReasonCode.OPTION_INVALID)
     total = sum(shares.values())
     normalised = {g: s / total for g, s in shares.items()}
     if reference is not None and reference not in normalised:
@@ -177,12 +178,12 @@ def plan_sample(base_rate: float, ratio: float, *, power: float = 0.8, alpha: fl
     if normalised and chosen is not None:
         s_ref = normalised[chosen]
         need = max(effective * (s + s_ref) / (s * s_ref) for g, s in normalised.items() if g != chosen)
-        total = _ceil(need)
-        assert total is not None
+        people = {group: _ceil(share * need) or 0 for group, share in normalised.items()}
+        total = sum(people.values())  # each group rounded up to whole people: the total is their sum
         for group, share in normalised.items():
-            low, high = (None, None) if group == chosen else _ratios(base_rate, share * total, s_ref * total,
+            low, high = (None, None) if group == chosen else _ratios(base_rate, people[group], people[chosen],
                                                                      level, power)
-            groups.append(GroupPlan(group, share, _ceil(share * total), group == chosen, low, high))
+            groups.append(GroupPlan(group, share, people[group], group == chosen, low, high))
     return SamplePlan(base_rate, ratio, power, alpha, m, level, per_group, lower, higher, total, tuple(groups))
 
 

@@ -30,9 +30,11 @@ from typing import Any
 
 from audit.family import Family
 from audit.spec import PolicyRule
-from audit.wording import p_value
+from audit.wording import p_value, percent
 
 PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+TEST_NAMES = {"fisher": "Fisher's exact test", "z": "two-proportion z test"}
+"""Words for the comparisons' test codes in a verdict's reason (other tests are named in full already)."""
 EXACT, ASYMPTOTIC, NO_EVIDENCE = "exact", "asymptotic", "none"
 
 
@@ -99,8 +101,10 @@ def _significant(bound: str, estimate: float, band: str, inside: bool, compariso
     if _missing(adjusted):
         return INCONCLUSIVE, (f"{bound} {_fmt(estimate)} outside {band}, but this comparison has no test, so "
                               f"significance cannot be established (rule: point compares the estimate alone)")
-    test = f"{comparison.get('test')}, " if comparison.get("test") not in (None, "none") else ""
-    evidence = f"{test}p = {p_value(adjusted)} adjusted for the family of {family.size:,} verdicts"
+    name = comparison.get("test")
+    test = f"{TEST_NAMES.get(name, name)}, " if name not in (None, "none") else ""
+    members = f"{family.size:,} verdict{'s' if family.size != 1 else ''}"
+    evidence = f"{test}p = {p_value(adjusted)} adjusted for the family of {members}"
     if adjusted < family.alpha:
         return FAIL, f"{bound} {_fmt(estimate)} outside {band} and significantly different from the reference ({evidence})"
     return INCONCLUSIVE, (f"{bound} {_fmt(estimate)} outside {band}, not statistically significant ({evidence}, "
@@ -113,7 +117,7 @@ def _interval(bound: str, estimate: float, band: str, low: float | None, high: f
     if _missing(ci_low) or _missing(ci_high):
         return INCONCLUSIVE, f"no family-level interval for the {bound} of this comparison"
     interval = (f"{bound} {_fmt(estimate)} (family interval {_fmt(ci_low)} to {_fmt(ci_high)}, "
-                f"{family.confidence * 100:.4g}% each)")
+                f"{percent(family.confidence)} each)")
     if (high is not None and ci_low > high) or (low is not None and ci_high < low):
         return FAIL, f"{interval} entirely outside {band}"
     if _inside(ci_low, low, high) and _inside(ci_high, low, high):

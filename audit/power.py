@@ -38,6 +38,7 @@ ed., chapter 6 (the arcsine transformation of proportions).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -47,6 +48,7 @@ __all__ = [
     "arcsine_effect",
     "detectable_normal",
     "detectable_rates",
+    "exact_binomial_size",
     "needed_sizes",
     "needed_sizes_normal",
     "z_total",
@@ -198,6 +200,74 @@ def needed_sizes_normal(distance: ArrayLike, se_group: ArrayLike, se_reference: 
     group = np.where(undefined, np.nan, np.where(zero, np.inf, group))
     reference = np.where(undefined, np.nan, np.where(zero, np.inf, reference))
     return group, reference
+
+
+def _decisive_power(n: int, rate: float, lower_target: float | None, upper_target: float | None,
+                    error: float, beyond: float | None) -> float:
+    """Power of an exact one-sample binomial decision at size ``n`` (see :func:`exact_binomial_size`)."""
+    from scipy.stats import binom
+
+    low, high = 0, n
+    if lower_target is not None:  # the count must be significantly above lower_target
+        low = 0 if lower_target <= 0 else (n + 1 if lower_target >= 1 else int(binom.isf(error, n, lower_target)) + 1)
+    if upper_target is not None:  # ... and significantly below upper_target
+        if upper_target >= 1:
+            high = n
+        elif upper_target <= 0:
+            high = -1
+        else:
+            quantile = int(binom.ppf(error, n, upper_target))
+            high = quantile if binom.cdf(quantile, n, upper_target) <= error else quantile - 1
+    if beyond is not None:  # the estimate itself must lie beyond a band's edge (strictly)
+        edge = beyond * n
+        if lower_target is not None:
+            low = max(low, int(math.floor(edge)) + 1)
+        else:
+            high = min(high, int(math.ceil(edge)) - 1)
+    if low > high:
+        return 0.0
+    return float(binom.cdf(high, n, rate) - (binom.cdf(low - 1, n, rate) if low > 0 else 0.0))
+
+
+def exact_binomial_size(rate: float, *, lower_target: float | None = None, upper_target: float | None = None,
+                        error: "float | Callable[[int], float]", power: float = 0.8, beyond: float | None = None,
+                        start: float = 1.0, limit: int = 10_000_000) -> float:
+    """Smallest group size at which an exact binomial decision succeeds with ``power``, at the group's true ``rate``.
+
+    The decision succeeds when the group's count is significantly above
+    ``lower_target`` and/or significantly below ``upper_target`` by the exact
+    one-sided binomial test at level ``error`` (which may depend on the size),
+    and, with ``beyond``, when its estimate lies beyond that rate (the band's
+    edge a ``significant`` fail needs). This is the small-count side of a
+    needed size: the test of a group against a reference known exactly, so the
+    reference's own uncertainty is left to :func:`needed_sizes`. Clopper-Pearson
+    intervals are this test inverted, so the same sizes serve an exact
+    interval that must clear a rate.
+
+    Returns
+    -------
+    float
+        The size (people in the denominator); ``inf`` when no size up to ``limit`` succeeds.
+    """
+    def succeeds(n: int) -> bool:
+        level = error(n) if callable(error) else error
+        return _decisive_power(n, rate, lower_target, upper_target, level, beyond) >= power
+
+    low = max(1, int(start // 4))
+    if succeeds(low):
+        return float(low)
+    high = max(low + 1, int(start))
+    while not succeeds(high):
+        low, high = high, high * 2
+        if high > limit:
+            return math.inf
+    while high - low > 1:  # power rises with n but for the saw-tooth of discreteness: bisect on the trend
+        middle = (low + high) // 2
+        if succeeds(middle):
+            high = middle
+        else:
+            low = middle
+    return float(high)
 
 
 def ceil_people(value: float) -> float:

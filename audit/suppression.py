@@ -48,9 +48,11 @@ count categories, not people, and are published.
    and calibration-in-the-large with a withheld positives or negatives count of the AUC table. A comparison
    is withheld when its group or its reference is; a ``spread`` row when its lowest or highest group is.
 6. **Verdicts stay.** An oversight body needs every rule × group verdict, so the verdict *word* is
-   published; its estimate, interval, p-value and the counts it rests on follow rules 1-5, and its reason
-   (which quotes numbers) becomes ``"withheld: fewer than k people; the verdict stands"``. The same holds
-   for the ``effect`` word of ``override_effects``.
+   published; its estimate, both intervals (ordinary and family-level), both p-values (raw and
+   family-adjusted), what would decide it (detectable ratio and difference, people needed: functions of the
+   group's size) and the counts it rests on follow rules 1-5, and its reason (which quotes numbers) becomes
+   ``"withheld: fewer than k people; the verdict stands"``. The same holds for the ``effect`` word of
+   ``override_effects``.
 7. **Model audits.** The flip test's ``rows``, ``flips``, ``to_positive`` and ``to_negative`` are counts
    (rules 1, 2 and 5, with ``rows - flips`` as the complement; the two directions add up to ``flips``, so a
    small one withholds both); the sensitive rows (``flip_rows``) are row numbers, a key into the data, and
@@ -82,6 +84,7 @@ import pandas as pd
 
 from audit.errors import ReasonCode, UsageError
 from audit.metrics import METRICS, MISSING, NEG, POS, Kind, state
+from audit.outputs import family_sentence, interval_headers, why
 from audit.result import AuditResult, _mapping_dict, table_records
 from audit.spec import INTERSECTION_JOIN
 from audit.wording import SYMBOL, interval, number, p_value
@@ -96,6 +99,12 @@ _DERIVED_BINARY = ("balanced_accuracy", "f1")
 _COMPARISON_NUMBERS = ("value", "reference_value", "ratio", "ratio_ci_low", "ratio_ci_high", "difference",
                        "difference_ci_low", "difference_ci_high", "statistic", "p_value", "p_adjusted",
                        "impact_ratio", "four_fifths_flag", "disadvantaged")
+_VERDICT_NUMBERS = ("estimate", "ci_low", "ci_high", "family_ci_low", "family_ci_high", "p_value", "p_family",
+                    "p_adjusted", "disadvantaged", "detectable_ratio", "detectable_difference", "needed_n",
+                    "needed_reference_n", "needed_known_outcomes")
+"""A verdict's numbers withheld with its counts (rule 6). What would decide it (the detectable disparity, the
+people needed) is a function of the group's and the reference's sizes, so a reader could work a withheld count
+back out of it. ``p_adjusted`` is in verdicts of results written before schema 2.0."""
 _GENERIC_COUNTS = ("n", "numerator", "denominator", "reference_n", "acted_on", "population", "positives",
                    "negatives", "count", "rows", "people")
 
@@ -935,7 +944,7 @@ def _suppress_verdicts(frame: pd.DataFrame, comparisons: pd.DataFrame, k: int) -
             withheld = primary = n_out or ref_out
         cells[i, "n"], cells[i, "reference_n"] = n, ref_n
         if withheld:
-            cells.withhold(i, ("estimate", "ci_low", "ci_high", "p_adjusted", "disadvantaged"))
+            cells.withhold(i, _VERDICT_NUMBERS)
             cells[i, "reason"] = _reason(k, primary) + "; the verdict stands"
     return cells.frame()
 
@@ -1298,36 +1307,54 @@ def _count_text(value: Any) -> str:
 
 
 def public_markdown(result: AuditResult, k: int | None = None) -> str:
-    """A short public summary: verdict, the suppression rule, every rule's per-group verdicts, notes."""
+    """A short public summary: verdict, the family of verdicts, the suppression rule, every rule's per-group
+    verdicts, notes.
+
+    Each verdict row gives the estimate with its ordinary and its family-level interval, the family-adjusted
+    p-value and why (for an inconclusive verdict, what would decide it), as ``summary.md`` does; a verdict whose
+    numbers are withheld shows its word and its published counts only.
+    """
     public = suppress(result, k)
     counts = result.verdict_counts()
     lines = [f"# Audit: {_cell(result.spec.system.name)}", "",
              f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
              f"{counts['inconclusive']} inconclusive)", "",
+             f"- {_capitalised(family_sentence(result.family))}",
              f"- Published with small-cell suppression: counts below {public.k} are shown as \"< {public.k}\" and "
              f"the numbers built on them are withheld; further counts are withheld where they would let a "
              f"withheld one be worked out. Verdicts are always shown.",
              f"- Data: {_count_text(public.rows_used)} of {_count_text(public.rows_read)} rows audited",
              f"- Decision views: {', '.join(result.spec.view_names())}", ""]
     verdicts = public.verdicts
+    ordinary, family = interval_headers(result)
     for index, rule in enumerate(result.spec.policy):
         rows = verdicts[verdicts["rule_index"] == index].to_dict(orient="records")
         lines += [f"## Rule: {_cell(rule.describe())}", "",
-                  "| view | attribute | group | reference | estimate | CI | n | ref n | adj. p | verdict | why |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            estimate = "withheld" if _missing(r["estimate"]) and str(r["reason"]).startswith("withheld") \
-                else number(r["estimate"])
-            lines.append(f"| {_cell(r['view'])} | {_cell(r['attribute'])} | {_cell(r['group'])} | "
-                         f"{_cell(r['reference'])} | {estimate} | {interval(r['ci_low'], r['ci_high'])} | "
-                         f"{_count_text(r['n'])} | {_count_text(r['reference_n'])} | {p_value(r['p_adjusted'])} | "
-                         f"**{r['verdict']}** | {_cell(r['reason'])} |")
+                  f"| view | attribute | group | reference | estimate | {ordinary} | {family} | n | ref n | p (family) "
+                  f"| verdict | why |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [_public_verdict_row(r, result) for r in rows]
         lines.append("")
     if not result.spec.policy:
         lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
     if public.notes:
         lines += ["## Notes", ""] + [f"- {_cell(n)}" for n in public.notes] + [""]
     return "\n".join(lines)
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _public_verdict_row(r: dict[str, Any], result: AuditResult) -> str:
+    """One verdict of public.md; ``r`` is a row of the suppressed verdicts (withheld numbers are missing)."""
+    estimate = "withheld" if _missing(r["estimate"]) and str(r["reason"]).startswith("withheld") \
+        else number(r["estimate"])
+    cells = [_cell(r["view"]), _cell(r["attribute"]), _cell(r["group"]), _cell(r["reference"]), estimate,
+             interval(r["ci_low"], r["ci_high"]), interval(r["family_ci_low"], r["family_ci_high"]),
+             _count_text(r["n"]), _count_text(r["reference_n"]), p_value(r["p_family"]), f"**{r['verdict']}**",
+             _cell(why(r, result))]
+    return "| " + " | ".join(cells) + " |"
 
 
 def write_public_csv(result: AuditResult, k: int | None, out_dir: str | Path) -> list[Path]:

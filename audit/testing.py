@@ -5,8 +5,9 @@
 ...     assert_audit_passes("fairness/spec.yaml", data=predictions_frame)
 
 The audit is the same as ``audit run``: the spec's policy rules decide, and a
-failure message lists every failing rule and group with its estimate,
-interval and reason, so the test log says what to look at.
+failure message lists every failing rule and group with its estimate, its
+family-level interval and family-adjusted p-value, and its reason (for an
+inconclusive one, what would decide it), so the test log says what to look at.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from typing import Any
 
 from audit.engine import run
 from audit.expected import ExpectedFindings, check_expected, load_expected
+from audit.outputs import percent, why
 from audit.result import AuditResult
 from audit.spec import AuditSpec
-from audit.wording import interval, number
+from audit.wording import interval, number, p_value, people
 
 __all__ = ["assert_audit_finds", "assert_audit_passes"]
 
@@ -46,7 +48,8 @@ def assert_audit_passes(spec: "str | Path | Mapping[str, Any] | AuditSpec", data
     ------
     AssertionError
         Listing each failing (or, with ``strict``, inconclusive) rule × group: attribute, group, reference,
-        estimate with its interval, people and the reason. A spec without policy rules is always
+        estimate with its family-level interval and family-adjusted p-value, people and the reason (and, for
+        an inconclusive verdict, what would decide it). A spec without policy rules is always
         inconclusive, so with ``strict`` it fails.
     AuditError
         Bad spec or data, as :func:`audit.run` (a broken check is not a passing one).
@@ -58,11 +61,13 @@ def assert_audit_passes(spec: "str | Path | Mapping[str, Any] | AuditSpec", data
         return result
     lines = [f"audit of '{result.spec.system.name}': {result.verdict.upper()} "
              f"({len(rows)} rule x group verdict(s) {' or '.join(sorted(bad))})"]
+    confidence = percent(result.family.confidence)
     for r in rows.to_dict(orient="records"):
         rule = result.spec.policy[int(r["rule_index"])].describe()
+        family = interval(r["family_ci_low"], r["family_ci_high"])
         lines.append(f"  - [{r['verdict']}] {rule} | {r['view']} | {r['attribute']} = {r['group']} vs "
-                     f"{r['reference']}: {number(r['estimate'])} (CI {interval(r['ci_low'], r['ci_high'])}, "
-                     f"n = {r['n']:,}) — {r['reason']}")
+                     f"{r['reference']}: {number(r['estimate'])} (family CI {family} at {confidence} each, "
+                     f"p (family) = {p_value(r['p_family'])}, n = {people(r['n'])}) — {why(r, result)}")
     if not len(rows):
         lines += [f"  - {note}" for note in result.notes]
     raise AssertionError("\n".join(lines))

@@ -77,7 +77,7 @@ class TierTables:
         (``tier_rate:<tier>`` and, for ordered tiers, ``tier_at_least:<tier>``).
     comparisons : pandas.DataFrame
         Columns :data:`COMPARISON_COLUMNS`; one row per known non-reference
-        group × metric. ``p_adjusted`` is NaN (the engine adjusts across the family);
+        group × metric. ``p_adjusted`` is NaN (the engine adjusts it within each view);
         the last columns are the evidence the verdicts use
         (:data:`audit.comparisons.EVIDENCE_FIELDS`), which the result leaves out.
     tests : pandas.DataFrame

@@ -33,6 +33,24 @@ def p_value(value: Any) -> str:
     return "< 1e-300" if float(value) == 0 else number(float(value), 2)
 
 
+def percent(confidence: float) -> str:
+    """A confidence as a percentage: 4 significant digits, more when needed to show its complement (the error)
+    to within 5% (so 99.9995% never reads as 99.999% or 100%).
+
+    Examples
+    --------
+    >>> percent(0.95), percent(1 - 0.05 / 34), percent(1 - 0.05 / 10_000)
+    ('95%', '99.85%', '99.9995%')
+    """
+    value, error = confidence * 100.0, (1.0 - confidence) * 100.0
+    digits = 4
+    text = f"{value:.{digits}g}"
+    while digits < 15 and abs(float(text) - value) > 0.05 * error:
+        digits += 1
+        text = f"{value:.{digits}g}"
+    return text + "%"
+
+
 def interval(low: Any, high: Any) -> str:
     """``a to b``, or ``n/a`` when either end is missing."""
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
@@ -40,16 +58,26 @@ def interval(low: Any, high: Any) -> str:
     return f"{number(low)} to {number(high)}"
 
 
-def _finite(value: Any) -> bool:
+def _as_float(value: Any) -> float:
     try:
-        return math.isfinite(float(value))
+        return float(value)
     except (TypeError, ValueError):
-        return False
+        return math.nan
+
+
+def is_finite(value: Any) -> bool:
+    """Whether a table cell holds a finite number (False for None, NaN, inf and text)."""
+    return math.isfinite(_as_float(value))
+
+
+def is_infinite(value: Any) -> bool:
+    """Whether a table cell holds an infinite number (a size no sample reaches)."""
+    return math.isinf(_as_float(value))
 
 
 def people(value: Any) -> str:
     """A whole number of people with thousands separators (``n/a`` when missing)."""
-    return f"{int(value):,}" if _finite(value) else "n/a"
+    return f"{int(value):,}" if is_finite(value) else "n/a"
 
 
 def to_decide(row: Mapping[str, Any]) -> str:
@@ -68,19 +96,19 @@ def to_decide(row: Mapping[str, Any]) -> str:
     parts = []
     bound = row.get("bound", "ratio")
     detectable = row.get(f"detectable_{bound}")
-    if _finite(detectable):
+    if is_finite(detectable):
         parts.append(f"detectable with 80% power: a {bound} of {number(float(detectable))} or further from parity")
     needed = row.get("needed_n")
-    if needed is not None and not _finite(needed) and not (isinstance(needed, float) and math.isnan(needed)):
+    if is_infinite(needed):
         parts.append("at the observed rates no group size decides it (the estimate sits on the band's edge or "
                      "equals the reference)")
-    elif _finite(needed):
+    elif is_finite(needed):
         known = row.get("needed_known_outcomes")
         reference = row.get("needed_reference_n")
         text = f"at the observed rates the group needs {people(needed)} people"
-        if _finite(known):
+        if is_finite(known):
             text += f" ({people(known)} with a known outcome)"
-        if _finite(reference):
+        if is_finite(reference):
             text += f" and the reference {people(reference)}"
         parts.append(text)
     return "; ".join(parts)

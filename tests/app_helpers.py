@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from conftest import ROOT
@@ -69,3 +70,27 @@ def no_exception(at: AppTest) -> None:
 def upload(at: AppTest, name: str, data: bytes, key: str = "data.upload") -> AppTest:
     """Upload a file on the current page and rerun."""
     return at.file_uploader(key=key).set_value((name, data, "application/octet-stream")).run()
+
+
+def errors(at: AppTest) -> list[str]:
+    """The error boxes of the page, except the overall verdict's banner (a failed audit is shown in red)."""
+    return [e.value for e in at.error if "### " not in e.value]
+
+
+def table_with(at: AppTest, *labels: str, without: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The only table on the page whose columns include every one of ``labels`` and none of ``without``."""
+    found = [d.value for d in at.dataframe
+             if set(labels) <= set(d.value.columns) and not set(without) & set(d.value.columns)]
+    assert len(found) == 1, [list(d.value.columns) for d in at.dataframe]
+    return found[0]
+
+
+def loaded_table(frame: pd.DataFrame, name: str = "frame") -> Any:
+    """A pandas frame as the app holds an upload (audit.uploads.LoadedTable)."""
+    import pyarrow as pa
+
+    from audit.readers import TableInfo
+    from audit.uploads import LoadedTable
+
+    return LoadedTable(name, pa.Table.from_pandas(frame, preserve_index=False),
+                       TableInfo(name, "csv", "utf-8", True, ",", "0" * 64, 0))

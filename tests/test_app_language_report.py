@@ -24,6 +24,15 @@ def test_the_app_in_vietnamese(monkeypatch, tmp_path) -> None:
     shown = texts(at)
     assert "Kết luận chung: KHÔNG ĐẠT" in shown and "Overall verdict" not in shown
     assert "ngưỡng cắt 0,7" in shown                              # decimal comma
+    size = visit(at).result.family.size
+    assert (f"{size} kết luận của cuộc kiểm toán được đánh giá như một họ kết luận ở mức α = 0,05: xác suất để dữ "
+            f"liệu không có chênh lệch nào vẫn cho ra một kết luận không đạt ở bất kỳ đâu trong cuộc kiểm toán này "
+            f"tối đa là 5%.") in shown
+    # what would decide an inconclusive verdict is said in Vietnamese, not in the toolkit's English
+    decide = [d.value["Điều gì sẽ giúp kết luận"] for d in at.dataframe if "Điều gì sẽ giúp kết luận" in d.value]
+    said = [text for column in decide for text in column if text]
+    assert said and all("nhóm cần" in text and "people" not in text and "detectable" not in text for text in said)
+    assert any("Khoảng tin cậy theo họ (99,964%)" in d.value.columns for d in at.dataframe)
     at.switch_page("screens/data.py").run()
     assert at.title[0].value == "Dữ liệu"
 
@@ -44,6 +53,16 @@ def test_every_text_of_every_page_is_translated(monkeypatch, tmp_path) -> None:
     at.radio(key=setup_key(at, "kind")).set_value("tiers").run()
     at.multiselect(key=setup_key(at, "protected")).set_value([]).run()
     no_exception(at)
+    # the planning panel: shares from the data, the reverse question, and a bad value's heading
+    at.switch_page("screens/data.py").run()
+    upload(at, "welfare_fraud.csv", WELFARE_CSV.read_bytes())
+    at.switch_page("screens/setup.py").run()
+    at.selectbox(key="setup.plan.vi.shares").set_value("nationality").run()
+    at.radio(key="setup.plan.vi.question").set_value("ratios").run()
+    at.radio(key="setup.plan.vi.question").set_value("people").run()
+    at.number_input(key="setup.plan.vi.ratio").set_value(1.0).run()
+    no_exception(at)
+    assert "Không thể lập kế hoạch" in "\n".join(e.value for e in at.error)
     assert not text.UNTRANSLATED, sorted(text.UNTRANSLATED)
 
 

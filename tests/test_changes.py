@@ -65,7 +65,10 @@ def test_a_planted_change_is_significant_and_its_verdict_regresses(changes: Chan
     assert disparity["significant"] and disparity["moved_beyond_intervals"] and disparity["log_ratio_change"] > 0.5
     verdict = row(changes.verdicts, rule="selection_rate ratio in [0.8, 1.25] (ci)", view="decision",
                   attribute="group", group="c")
-    assert (verdict["old_verdict"], verdict["new_verdict"], verdict["change"]) == ("pass", "fail", "regressed")
+    # Before: a rate near the reference's, but the family interval reaches past the band (inconclusive).
+    assert (verdict["old_verdict"], verdict["new_verdict"], verdict["change"]) == ("inconclusive", "fail",
+                                                                                 "regressed")
+    assert verdict["cause"] == "data"
     assert changes.regression and changes.summary().verdicts_regressed >= 1
     untouched = row(changes.rates, view="decision", attribute="group", group="a", metric="selection_rate")
     assert not untouched["significant"]
@@ -234,3 +237,38 @@ def test_bad_arguments(rounds) -> None:
         compare_results(first, {k: v for k, v in first.to_dict().items() if k != "verdicts"})
     with pytest.raises(UsageError, match="must be an AuditResult or a dict"):
         compare_results(first, "result.json")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- a change of method (issue 15)
+
+OLD_RESULT = Path(__file__).parent / "data" / "compas_result_schema_1.1.json"
+"""COMPAS audited by the toolkit before verdicts were judged as one family (result schema 1.1: each verdict
+alone, the point rule by default), written by the toolkit of commit 38fb052."""
+
+
+def test_a_result_of_the_old_method_still_opens_and_the_method_explains_its_changes() -> None:
+    old = json.loads(OLD_RESULT.read_text(encoding="utf-8"))
+    assert old["schema_version"] == "1.1" and "p_adjusted" in old["verdicts"][0]
+    new = audit.run(Path(__file__).parent.parent / "examples" / "compas" / "spec.yaml")
+    changes = compare_results(old, new)
+    v = changes.verdicts.set_index(["rule", "attribute", "group"])
+    # Same data, same bands: every verdict pairs with its counterpart and every change is the method's.
+    assert set(changes.verdicts["change"]) <= {"same", "improved", "regressed"}
+    changed = changes.verdicts[changes.verdicts["change"] != "same"]
+    assert len(changed) == 4 and set(changed["cause"]) == {"method"}
+    # The selection-rate rule had no 'rule' (point then, significant now): Asian's 4 of 31 against the
+    # reference's 1,015 of 2,103 was a point fail on 31 people; Fisher's test adjusted for 34 verdicts is not.
+    asian = v.loc[("selection_rate ratio in [0.8, 1.25] (significant)", "race", "Asian")]
+    assert (asian["old_verdict"], asian["new_verdict"], asian["change"]) == ("fail", "inconclusive", "improved")
+    assert asian["old_method"] == "point, each verdict alone (result schema 1.1)"
+    assert asian["new_method"] == "significant, one family of 34 verdicts at alpha 0.05"
+    assert asian["old_rule"] == "selection_rate ratio in [0.8, 1.25] (point)"
+    assert any(note.startswith("the method changed") for note in changes.notes)
+    assert any("same data" in note for note in changes.notes)
+
+
+def test_two_results_of_one_method_blame_the_data(rounds) -> None:
+    changes = compare_results(rounds["first"], rounds["second"])
+    changed = changes.verdicts[changes.verdicts["change"].isin(["improved", "regressed"])]
+    assert len(changed) and set(changed["cause"]) == {"data"}
+    assert not any(note.startswith("the method changed") for note in changes.notes)

@@ -58,19 +58,48 @@ def test_every_rate_equals_a_direct_computation(result, filtered, race) -> None:
 def test_fpr_disparity_fails_the_policy(result) -> None:
     v = result.verdicts
     black = v[(v.metric == "fpr") & (v.attribute == "race") & (v.group == "African-American")].iloc[0]
-    assert black.reference == "Caucasian"
+    assert black.reference == "Caucasian" and black.decision_rule == "ci"
     assert black.verdict == "fail"
     assert black.ci_low > 1.25 and black.disadvantaged is True
+    assert round(black.family_ci_low, 2) == 1.46 and round(black.family_ci_high, 2) == 2.56   # the ci rule's interval
     assert result.verdict == "fail" and result.exit_code() == 1
 
 
-def test_small_groups_are_inconclusive(result) -> None:
+def test_the_34_verdicts_are_one_family(result) -> None:
     v = result.verdicts
-    for group, metrics in (("Asian", ["fpr"]), ("Native American", ["fpr", "selection_rate"])):
-        rows = v[(v.attribute == "race") & (v.group == group) & v.metric.isin(metrics)]
-        assert len(rows) == len(metrics)
-        assert set(rows.verdict) == {"inconclusive"}
-        assert all("too few people" in r for r in rows.reason)
+    assert result.family.size == len(v) == 34 and result.family.alpha == 0.05
+    assert result.family.confidence == pytest.approx(1 - 0.05 / 34)
+    assert v.verdict.value_counts().to_dict() == {"inconclusive": 22, "fail": 8, "pass": 4}
+    assert set(v[v.metric == "fpr"].decision_rule) == {"ci"}
+    assert set(v[v.metric == "selection_rate"].decision_rule) == {"significant"}   # no `rule`: the default
+
+
+# (group, metric): (people in the rate's denominator, people with the decision or error, reference's two counts)
+SMALL = {("Asian", "fpr"): (23, 2, 1281, 282), ("Native American", "fpr"): (6, 3, 1281, 282),
+         ("Native American", "selection_rate"): (11, 8, 2103, 696)}
+
+
+@pytest.mark.parametrize("key", list(SMALL), ids=lambda k: f"{k[0]}-{k[1]}")
+def test_small_groups_are_decided_by_exact_evidence(result, key) -> None:
+    from scipy.stats import fisher_exact
+
+    v = result.verdicts
+    row = v[(v.attribute == "race") & (v.group == key[0]) & (v.metric == key[1])].iloc[0]
+    n, x, n_ref, x_ref = SMALL[key]
+    assert (row.n, row.reference_n) == (n, n_ref)
+    assert row.evidence == "exact" and row.test == "fisher"
+    assert row.p_value == pytest.approx(fisher_exact([[x, n - x], [x_ref, n_ref - x_ref]]).pvalue, rel=1e-9)
+    assert row.verdict == "inconclusive" and "too few people" not in row.reason
+    weak = "overlaps the edge" if row.decision_rule == "ci" else "not statistically significant"
+    assert weak in row.reason
+    assert row.needed_n > n                              # and the audit says what would decide it
+
+
+def test_native_american_selection_rate_is_significant_only_before_the_family(result) -> None:
+    v = result.verdicts
+    row = v[(v.attribute == "race") & (v.group == "Native American") & (v.metric == "selection_rate")].iloc[0]
+    assert round(row.estimate, 2) == 2.20 and round(row.p_value, 4) == 0.0086 and round(row.p_family, 2) == 0.17
+    assert row.needed_n == 27                            # documented in examples/compas/README.md
 
 
 def test_unfiltered_file_reproduces_propublica_truth_tables(tmp_path) -> None:
@@ -102,21 +131,40 @@ def test_intersections_sum_to_the_marginals(result) -> None:
     assert np.isclose(race.sum(), 6172)
 
 
-EXPECTED_RACE = {  # (fpr, selection_rate) verdicts, documented in examples/compas/README.md
+EXPECTED_RACE = {  # (fpr (ci), selection_rate (significant)) verdicts, documented in examples/compas/README.md
     "African-American": ("fail", "fail"), "Hispanic": ("inconclusive", "pass"), "Other": ("inconclusive", "fail"),
-    "Asian": ("inconclusive", "fail"), "Native American": ("inconclusive", "inconclusive"),
+    "Asian": ("inconclusive", "inconclusive"), "Native American": ("inconclusive", "inconclusive"),
+}
+EXPECTED_CELLS = {  # race × sex against Caucasian × Male: the cells with a fail or a pass; the rest are inconclusive
+    "African-American × Female": ("inconclusive", "fail"), "African-American × Male": ("fail", "fail"),
+    "Hispanic × Female": ("inconclusive", "fail"), "Hispanic × Male": ("inconclusive", "pass"),
+    "Other × Male": ("inconclusive", "fail"), "Caucasian × Female": ("inconclusive", "pass"),
 }
 
 
-def test_documented_verdicts(result) -> None:
+def _verdicts(result, attribute: str, group: str) -> tuple[str, str]:
     v = result.verdicts
-    for race, (fpr, selection) in EXPECTED_RACE.items():
-        rows = v[(v.attribute == "race") & (v.group == race)].set_index("metric")["verdict"]
-        assert (rows["fpr"], rows["selection_rate"]) == (fpr, selection), race
-    assert set(v[v.attribute == "sex"].verdict) == {"pass"}
-    cross = v[v.attribute == "race × sex"]
+    rows = v[(v.attribute == attribute) & (v.group == group)].set_index("metric")["verdict"]
+    return rows["fpr"], rows["selection_rate"]
+
+
+def test_documented_verdicts(result) -> None:
+    for race, verdicts in EXPECTED_RACE.items():
+        assert _verdicts(result, "race", race) == verdicts, race
+    assert _verdicts(result, "sex", "Female") == ("inconclusive", "pass")   # FPR 1.00, family interval 0.74-1.32
+    cross = result.verdicts[result.verdicts.attribute == "race × sex"]
     assert set(cross.reference) == {"Caucasian × Male"}
-    assert set(cross[cross.group.str.startswith("African-American")].verdict) == {"fail"}
+    for cell in set(cross.group):
+        assert _verdicts(result, "race × sex", cell) == EXPECTED_CELLS.get(cell, ("inconclusive", "inconclusive")), cell
+
+
+def test_black_women_fpr_is_inconclusive_only_at_the_family_level(result) -> None:
+    v = result.verdicts
+    row = v[(v.metric == "fpr") & (v.group == "African-American × Female")].iloc[0]
+    assert round(row.estimate, 2) == 1.91 and row.ci_low > 1.25          # the ordinary 95% interval: 1.59-2.30
+    assert round(row.family_ci_low, 2) == 1.20 and round(row.family_ci_high, 2) == 3.00
+    assert row.p_family < 1e-8 and row.verdict == "inconclusive"         # ci needs the whole family interval out
+    assert (row.n, row.needed_n) == (346, 403)
 
 
 def test_the_decile_score_example_matches_the_decision_example_and_sklearn(result, filtered) -> None:

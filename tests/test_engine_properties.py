@@ -163,7 +163,11 @@ def test_comparison_numbers_match_direct_computation(frame, base_spec) -> None:
     assert row["difference"] == pytest.approx(b.mean() - a.mean(), rel=1e-12)
     low, high = confint_proportions_2indep(b.sum(), len(b), a.sum(), len(a), method="newcomb", compare="diff")
     assert (row["difference_ci_low"], row["difference_ci_high"]) == pytest.approx((low, high), rel=1e-9)
-    assert row["test"] == "z" and row["disadvantaged"] is True
+    # Fisher's exact test below statistics.min_expected (1,000 by default), the z test above it.
+    assert row["test"] == "fisher" and row["disadvantaged"] is True
+    z_row = audit.run(dict(base_spec, statistics={"min_expected": 5}), data=frame).comparisons
+    z_row = z_row[(z_row.attribute == "group") & (z_row.group == "b") & (z_row.metric == "selection_rate")].iloc[0]
+    assert z_row["test"] == "z"
     rates = frame.groupby("group").d.mean()
     assert row["impact_ratio"] == pytest.approx(rates["b"] / rates.max(), rel=1e-12)
     favourable = 1 - rates
@@ -201,7 +205,8 @@ def test_result_json_shape(frame, base_spec) -> None:
 
     result = audit.run(base_spec, data=frame)
     body = json.loads(result.to_json())
-    assert body["schema_version"] == "1.1"
+    assert body["schema_version"] == "2.0"
+    assert body["family"]["size"] == len(body["verdicts"]) and body["family"]["alpha"] == 0.05
     assert set(body) >= {"verdict", "groups", "comparisons", "verdicts", "spread", "provenance", "spec", "notes"}
     assert body["provenance"]["seed"] == 20240601 and len(body["provenance"]["result_sha256"]) == 64
     assert body["groups"][0].keys() >= {"attribute", "group", "metric", "value", "ci_low", "ci_high", "n"}

@@ -62,6 +62,7 @@ def test_reasons_say_what_each_rule_claims() -> None:
                                                     min_group_size=30)[1]
     reason = judge(SIGNIFICANT, row(1.9, 1.0, 3.0, p=0.2), family=FAMILY, min_group_size=30)[1]
     assert "not statistically significant" in reason and "family of 10 verdicts" in reason
+    assert "Fisher's exact test, p = 0.2" in reason
     reason = judge(CI, row(1.9, 1.7, 2.1), family=FAMILY, min_group_size=30)[1]
     assert "family interval 1.7 to 2.1, 99.5% each" in reason
     assert "too few people: group n = 29 < minimum 30" in judge(POINT, row(1.9, 1.7, 2.1, n=29), family=FAMILY,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from html import unescape
 import subprocess
 import sys
 from pathlib import Path
@@ -67,6 +68,8 @@ def test_pdf_text_has_the_key_numbers(compas_report) -> None:
     row = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'African-American'").iloc[0]
     assert f"{row['estimate']:.3g}" in text  # 1.92
     assert f"{row['ci_low']:.3g} to {row['ci_high']:.3g}" in text
+    assert f"{row['family_ci_low']:.3g} to {row['family_ci_high']:.3g}" in text  # 1.46 to 2.56
+    assert "1 − α/34 = 99.85%" in " ".join(text.split())  # the method names the family's size
     assert result.provenance.data.sha256 in text.replace("\n", "").replace(" ", "")
     assert "Nguyễn Thị Lan" in text
 
@@ -234,18 +237,140 @@ def test_findings_map_to_the_six_principles_in_vietnamese(tmp_path) -> None:
     assert sys.modules["audit.report.frameworks"].VIETNAM_PRINCIPLES
 
 
-def test_every_text_of_a_vietnamese_report_is_translated() -> None:
+def _untranslated(result: audit.AuditResult) -> list[str]:
+    """Every fixed text the Vietnamese report of ``result`` asks for that the catalogue leaves in English
+    (framework references such as ``6.3.1`` or ``MEASURE 2.11`` are the same in both languages)."""
     from audit.report.content import build_content
     from audit.report.html import RecordingTranslator, render_html
     from audit.report.i18n import Translator
 
-    references = re.compile(r"^(?:[\d.]+|(?:MAP|MEASURE) [\d.]+|§[\w().-]+)$")  # identical in both languages
-    result = audit.run(_compas_spec(language="vi", small_share=0.02))
+    references = re.compile(r"^(?:[\d.]+|(?:MAP|MEASURE) [\d.]+|§[\w().-]+)$")
     recorder = RecordingTranslator("vi")
     tables = {"groups": result.groups, "comparisons": result.comparisons, "verdicts": result.verdicts}
     render_html(build_content(result, tables=tables), lang="vi", confidence=0.95, translator=recorder)
     english = Translator("en")
     vietnamese = Translator("vi")
-    untranslated = sorted(m for m in recorder.asked
-                          if vietnamese.gettext(m) == english.gettext(m) and not references.match(m))
-    assert not untranslated
+    return sorted(m for m in recorder.asked if vietnamese.gettext(m) == english.gettext(m) and not references.match(m))
+
+
+def test_every_text_of_a_vietnamese_report_is_translated() -> None:
+    assert _untranslated(audit.run(_compas_spec(language="vi", small_share=0.02))) == []
+
+
+# ------------------------------------------------------------------------------------------------------
+# verdicts judged as one family: both intervals, p (family), what would decide, the method
+
+
+def _verdict_cells(html: str, block: str, group: str) -> list[str]:
+    """The cells of ``group``'s row in the result block headed ``block`` (attribute — rule [view])."""
+    start = html.index(f"<h3>{block}")
+    body = html[start:html.index("</table>", start)]
+    row = re.search(rf"<tr><td>{re.escape(group)}</td>(.*?)</tr>", body, flags=re.DOTALL)
+    assert row is not None, (block, group)
+    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))]
+
+
+def test_the_verdict_table_shows_both_intervals_and_p_family_as_in_the_result(compas_report) -> None:
+    from audit.report.i18n import format_interval
+
+    result, out = compas_report
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert result.family.size == 34
+    assert "<th>95% interval</th><th>family interval (99.85% each)</th><th>p (family)</th>" in html
+    row = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'African-American'").iloc[0]
+    cells = _verdict_cells(html, "race — fpr ratio in [0.8, 1.25] (ci)", "African-American")
+    assert cells[3:8] == ["1.92", format_interval(row["ci_low"], row["ci_high"], "en"),
+                          format_interval(row["family_ci_low"], row["family_ci_high"], "en"), "&lt; 0.001", "fail"]
+    assert cells[4:6] == ["1.71 to 2.17", "1.46 to 2.56"]
+    other = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'Other'").iloc[0]
+    cells = _verdict_cells(html, "race — fpr ratio in [0.8, 1.25] (ci)", "Other")
+    assert cells[5:7] == [format_interval(other["family_ci_low"], other["family_ci_high"], "en"), "0.036"]
+    assert f"{other['p_family']:.2g}" == "0.036"                    # raw p 0.0015, adjusted over the 34
+
+
+def test_every_inconclusive_verdict_says_what_would_decide_it(compas_report) -> None:
+    from audit.report.html import _Formatter
+    from audit.report.i18n import Translator
+    from audit.suppression import suppress
+    from audit.wording import to_decide
+
+    result, out = compas_report
+    html = unescape((out / "report.html").read_text(encoding="utf-8"))
+    public = suppress(result).verdicts
+    shown = public[(public["verdict"] == "inconclusive") & public["needed_n"].notna()]
+    assert len(shown) >= 5  # the others are withheld (small cells): they say nothing
+    for row in shown.to_dict(orient="records"):
+        assert f"What would decide it: {to_decide(row)}." in html, row["group"]
+    hispanic = result.verdicts.query("metric == 'fpr' and group == 'Hispanic'").iloc[0]
+    assert f"the group needs {int(hispanic['needed_n']):,} people" in html
+    # no group size decides an estimate on the band's edge; numbers in Vietnamese notation
+    english, vietnamese = (_Formatter(Translator(lang), 0.95) for lang in ("en", "vi"))
+    from audit.report.content import to_decide as clauses
+
+    edge = clauses({"bound": "ratio", "detectable_ratio": 0.8, "needed_n": float("inf")})
+    assert english.decide(edge) == ("detectable with 80% power: a ratio of 0.8 or further from parity; at the "
+                                    "observed rates no group size decides it (the estimate sits on the band's "
+                                    "edge or equals the reference)")
+    wide = clauses({"bound": "difference", "detectable_difference": -0.0943, "needed_n": 15575.0,
+                    "needed_known_outcomes": 9000.0, "needed_reference_n": 64348.0})
+    assert english.decide(wide) == to_decide({"bound": "difference", "detectable_difference": -0.0943,
+                                              "needed_n": 15575.0, "needed_known_outcomes": 9000.0,
+                                              "needed_reference_n": 64348.0})
+    assert vietnamese.decide(wide) == ("có thể phát hiện với độ mạnh kiểm định 80%: chênh lệch -0,0943 hoặc xa mức "
+                                       "ngang bằng hơn; với các tỷ lệ quan sát được, nhóm cần 15.575 người (9.000 "
+                                       "người đã biết kết quả thực tế) và nhóm tham chiếu cần 64.348 người")
+    assert clauses({"bound": "ratio", "detectable_ratio": float("nan"), "needed_n": None}) == ()
+
+
+def test_the_method_names_the_family_and_how_each_rule_decides(compas_report) -> None:
+    _, out = compas_report
+    html = unescape((out / "report.html").read_text(encoding="utf-8"))
+    method = html[html.index("3. Method"):html.index("4. Results")]
+    for words in ("the 34 verdicts of this audit (every rule, group, intersection and decision view) are judged as "
+                  "one family, at a family-wise error rate α = 0.05",
+                  "Each family interval has confidence 1 − α/34 = 99.85%",
+                  "significant: fails when the estimate is outside the band and p (family) is below α",
+                  "ci: passes only when the family interval lies entirely inside the band",
+                  "point: compares the estimate alone with the band",
+                  "fpr ratio in [0.8, 1.25] (ci); selection_rate ratio in [0.8, 1.25] (significant)",
+                  "Fisher's exact test when an expected cell count is below 1,000 (statistics.min_expected, 1,000 "
+                  "by default)", "decided by exact evidence (Fisher's exact test; exact intervals) at any group "
+                  "size", "The minimum group size, 30, guards only the point rule"):
+        assert words in method, words
+    for old in ("within each decision view", "Adjusted p-value", "A rule passes or fails only with enough evidence"):
+        assert old not in html, old
+    summary = html[html.index("1. Executive summary"):html.index("2. Scope and data")]
+    assert "The rule checks form one family of size 34" in summary
+    assert ("The selection rate of African-American (race) was 1.74 times that of Caucasian (95% CI 1.63 to 1.86); "
+            "the policy allows 0.8 to 1.25. The estimate is outside the band and statistically significant across "
+            "the family of 34 verdicts (p (family) < 0.001).") in summary
+    assert ("The false positive rate of African-American (race) was 1.92 times that of Caucasian (95% CI 1.71 to "
+            "2.17); the policy allows 0.8 to 1.25. Its family interval, 1.46 to 2.56 (99.85% each), lies entirely "
+            "outside the band.") in summary
+
+
+def test_a_point_rule_fail_is_not_statistically_established_in_both_languages() -> None:
+    from audit.report.content import _FAIL_BASIS, _DETECTABLE, _NEEDED, _NO_SIZE_DECIDES
+    from audit.report.html import GLOSSARY
+    from audit.report.i18n import Translator
+
+    spec = _compas_spec(language="vi")
+    spec["policy"] = [{"metric": "selection_rate", "ratio": [0.8, 1.25], "rule": "point"}]
+    result = audit.run(spec)
+    fails = result.verdicts[result.verdicts["verdict"] == "fail"]
+    assert len(fails) == 8 and set(fails["decision_rule"]) == {"point"}
+    english = render_report_html(result, lang="en")
+    row = fails.query("group == 'African-American'").iloc[0]
+    assert (f"The selection rate of African-American (race) was {row['estimate']:.3g} times that of Caucasian (95% CI "
+            f"{row['ci_low']:.3g} to {row['ci_high']:.3g}); the policy allows 0.8 to 1.25. The point rule compares "
+            f"the estimate alone with the band: this fail is not statistically established.") in english
+    assert ("Fails from point rules, which compare the estimate alone and are not statistically established: 8 of "
+            "8.") in english
+    vietnamese = render_report_html(result, lang="vi")
+    assert "kết luận không đạt này chưa được xác lập về mặt thống kê" in vietnamese
+    assert "chưa được xác lập về mặt thống kê: 8 trên 8." in vietnamese
+    assert _untranslated(result) == []  # the point rule's sentences, limitation and summary too
+    translator = Translator("vi")
+    messages = [*_FAIL_BASIS.values(), *_DETECTABLE.values(), *_NEEDED.values(), _NO_SIZE_DECIDES,
+                *(text for pair in GLOSSARY for text in pair)]
+    assert [m for m in messages if translator.gettext(m) == m] == []

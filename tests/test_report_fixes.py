@@ -121,17 +121,19 @@ def test_the_executive_summary_shows_every_failing_rule_before_repeating_one(amo
     top = _section(amounts_text, "1. Executive summary", "2. Scope and data")[2:]
     assert len(top) == 5
     assert [line.split(" of ")[0] for line in top] == [
-        "The selection rate", "The mean: share", "The mean: days", "The median: share", "The selection rate"]
+        "The selection rate", "The mean: share", "The mean: days", "The median: share", "The mean: share"]
     assert top[0].startswith("The selection rate of b (grp) was ")
     assert top[2].startswith("The mean: days of c (grp) was ")
-    assert top[4].startswith("The selection rate of b × F (grp × sex) was ")  # the rule's own order kept
+    assert top[4].startswith("The mean: share of a × F (grp × sex) was ")  # the rule's own order kept
+    # the selection rule's one fail: b × F (ratio 0.507) is inconclusive, its family interval reaching 0.8
+    assert list(amounts.verdicts.query("metric == 'selection_rate' and verdict == 'fail'")["group"]) == ["b"]
 
 
 def test_an_underflowed_p_value_is_not_printed_as_zero(amounts) -> None:
     underflowed = amounts.verdicts[(amounts.verdicts["metric"] == "mean:share")
                                    & (amounts.verdicts["group"] == "F")]
-    assert underflowed["p_adjusted"].iloc[0] == 0.0
-    row = "| amount: share | sex | F | M | 0.664 | 0.657 to 0.672 | 847 | 843 | < 1e-300 | **fail** | "
+    assert underflowed["p_family"].iloc[0] == 0.0
+    row = "| amount: share | sex | F | M | 0.664 | 0.657 to 0.672 | 0.652 to 0.676 | 847 | 843 | < 1e-300 | **fail** | "
     for markdown in (summary_markdown(amounts), public_markdown(amounts, 10)):
         assert [line for line in markdown.splitlines() if line.startswith(row)], markdown
 
@@ -204,5 +206,8 @@ def test_verdicts_held_back_by_selective_labels_recommend_a_random_sample() -> N
 def test_small_groups_and_selective_labels_each_get_their_recommendation() -> None:
     result = audit.run(CHECKED_SPEC, _checked_frame(small_group=True))
     reasons = result.verdicts.loc[result.verdicts["verdict"] == "inconclusive", "reason"]
-    assert reasons.str.startswith("too few people").any() and reasons.str.contains("selective labels").any()
+    # group c (20 people, below the minimum of 30) is judged on exact evidence: its family interval is too wide
+    small = result.verdicts.set_index(["metric", "group"]).loc[("selection_rate", "c")]
+    assert small["n"] == 20 and small["evidence"] == "exact" and small["verdict"] == "inconclusive"
+    assert "overlaps the edge of [0.5, 2]" in small["reason"] and reasons.str.contains("selective labels").any()
     assert _recommendations(_text(render_report_html(result, lang="en"))) == [SMALL_GROUPS, RANDOM_SAMPLE]

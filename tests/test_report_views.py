@@ -143,11 +143,13 @@ def test_amount_values_are_numbers_in_their_own_units_and_tier_rates_stay_percen
     heading = "grp — mean:hours ratio in [-inf, 1.25] (ci) [amount: hours]"
     english, vietnamese = _block(tiers_pages["en"], heading), _block(tiers_pages["vi"], heading)
     header = [line for line in _text(english).splitlines() if line][2]
-    assert header == "Group People with a value Mean: hours Confidence interval Ratio Confidence interval Adjusted " \
-                     "p-value Verdict"
+    assert tiers.family.size == 6  # 1 − 0.05 / 6 = 99.17% each
+    assert header == "Group People with a value Mean: hours Confidence interval Ratio 95% interval family interval " \
+                     "(99.17% each) p (family) Verdict"
     assert _row(english, "b").startswith("b 200 28.4 27.3 to 29.5 1.42 ")
     assert _row(vietnamese, "b").startswith("b 200 28,4 27,3 đến 29,5 1,42 ")
-    assert "%" not in _text(english) and "2,840" not in english
+    assert not [line for line in _text(english).splitlines() if "%" in line and "interval" not in line]
+    assert "2,840" not in english                          # only the column headers and caption give a confidence
     axis = re.findall(r">([^<]*)</text>", re.findall(r"<svg.*?</svg>", english, flags=re.DOTALL)[0])
     assert axis[:5] == ["0", "7.5", "15", "22.5", "30"]                        # 0 to a round 30 hours, no %
     tier_block = _block(tiers_pages["en"], "grp — tier_at_least:high ratio in [0.8, 1.25] (ci) [tiers]")
@@ -249,8 +251,12 @@ def test_a_fail_beyond_a_one_sided_band_is_high_severity() -> None:
     result = audit.run(spec, frame)
     assert result.verdicts["band_high"].iloc[0] is None                      # the shape that hid it
     findings = _section(_text(render_report_html(result, lang="en")), "5. Findings", "6. Limitations")
+    row = result.verdicts.iloc[0]
+    assert result.family.size == 1 and (f"{row['family_ci_low']:.3g}", f"{row['family_ci_high']:.3g}") == ("0.364",
+                                                                                                          "0.682")
     assert findings[1] == ("high The selection rate of b (grp) was 0.5 times that of a (95% CI 0.411 to 0.608); "
-                           "the policy allows at least 0.8. selection_rate ratio in [0.8, inf] (ci) [decision]")
+                           "the policy allows at least 0.8. Its family interval, 0.364 to 0.682 (95% each), lies "
+                           "entirely outside the band. selection_rate ratio in [0.8, inf] (ci) [decision]")
 
 
 # ------------------------------------------------------------------------------------------------------

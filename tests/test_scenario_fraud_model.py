@@ -100,14 +100,46 @@ def test_skops_and_onnx_give_the_same_decisions(evaluation: pd.DataFrame) -> Non
 
 def test_the_audit_judges_the_models_decisions(result, evaluation: pd.DataFrame) -> None:
     assert result.provenance.model["filled_columns"] == ["flagged"]
-    assert result.verdict_counts() == {"pass": 3, "fail": 36, "inconclusive": 7}
+    assert result.spec.spec_version == 2 and {rule.rule for rule in result.spec.policy} == {"significant"}
+    assert result.family.size == 46 == 2 * (7 + 1 + 15)
+    assert result.verdict_counts() == {"pass": 10, "fail": 36, "inconclusive": 0}
     verdicts = result.verdicts[result.verdicts["attribute"] == "nationality"].set_index(["metric", "group"])
     assert verdicts.loc[("selection_rate", "Syrian"), "estimate"] == pytest.approx(4.82, abs=0.01)
     assert verdicts.loc[("fpr", "Syrian"), "estimate"] == pytest.approx(7.16, abs=0.01)
-    assert verdicts.loc[("selection_rate", "Surinamese"), "verdict"] == "inconclusive"
+    surinamese = verdicts.loc[("selection_rate", "Surinamese")]
+    assert surinamese["verdict"] == "pass"                                          # estimate 0.99, inside the band,
+    assert surinamese["family_ci_low"] < 0.8 and surinamese["family_ci_high"] > 1.25  # but no proof of equality
     flagged = _model("model.skops").predict(evaluation).decisions
     rate = pd.Series(flagged).groupby(evaluation["nationality"]).mean()
     assert verdicts.loc[("selection_rate", "Polish"), "estimate"] == pytest.approx(rate["Polish"] / rate["Dutch"])
+
+
+def test_the_smallest_planted_cell_fails_on_family_level_evidence(result) -> None:
+    cells = result.verdicts[result.verdicts["attribute"] == "nationality × sex"].set_index(["metric", "group"])
+    for metric, low in (("selection_rate", 1.389), ("fpr", 1.373)):
+        cell = cells.loc[(metric, "Polish × male")]
+        assert cell["verdict"] == "fail" and cell["p_family"] < 1e-6
+        assert cell["family_ci_low"] == pytest.approx(low, abs=1e-3)               # above 1.25 on this file
+
+
+def test_the_smallest_planted_cell_is_large_enough_for_the_family(generator) -> None:
+    """Polish × male against Dutch × female, from the generator's shares: the family-level test (0.05 / 46)
+    detects a selection ratio of 2.18 and a false-positive-rate ratio of 2.68 with 80% power; planted > 3.1, > 4.3."""
+    from audit.power import detectable_rates
+
+    def share(nationality: str, sex: str) -> float:
+        return (generator.NATIONALITY_P[generator.NATIONALITIES.index(nationality)]
+                * generator.SEX_P[generator.SEX.index(sex)])
+
+    n, reference_n = generator.DEFAULT_N * share("Polish", "male"), generator.DEFAULT_N * share("Dutch", "female")
+    assert (round(n), round(reference_n)) == (166, 3888)
+    innocent = 0.92                                                                  # the true rate is 8% everywhere
+    found = {}
+    # Dutch rates of the shipped model on the evaluation population (README, "Ground truth"): 9.9% and 6.3%
+    for metric, reference_rate, fraction in (("selection_rate", 0.099, 1.0), ("fpr", 0.063, innocent)):
+        _, higher = detectable_rates(reference_rate, n * fraction, reference_n * fraction, alpha=0.05 / 46)
+        found[metric] = float(higher) / reference_rate
+    assert found == pytest.approx({"selection_rate": 2.18, "fpr": 2.68}, abs=0.01)
 
 
 def test_flip_test_shows_language_changes_the_decision(result) -> None:

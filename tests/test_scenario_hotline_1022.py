@@ -104,10 +104,22 @@ def test_the_tier_audit_measures_the_planted_ratios(result: audit.AuditResult) -
     assert v.loc[("tier_at_least:cao", "district", "Huyện Cần Giờ"), "estimate"] == pytest.approx(0.41, abs=0.08)
     assert v.loc[("tier_at_least:cao", "language", "Tiếng Khmer"), "estimate"] == pytest.approx(0.29, abs=0.08)
     assert v.loc[("mean:response_hours", "channel", "Điện thoại 1022"), "estimate"] == pytest.approx(1.71, abs=0.06)
-    # Cần Giờ's wait is longer only through its lower tiers and its phone share: within the band
-    assert v.loc[("mean:response_hours", "district", "Huyện Cần Giờ"), "verdict"] != "fail"
+    # Cần Giờ's and Củ Chi's waits are longer only through their lower tiers and phone share: within the band
+    assert v.loc[("mean:response_hours", "district", "Huyện Cần Giờ"), "verdict"] == "pass"
+    cu_chi = v.loc[("mean:response_hours", "district", "Huyện Củ Chi")]
+    assert cu_chi["verdict"] == "pass" and cu_chi["p_family"] < 1e-6       # significant, but inside the band
     proxies = result.table("proxies").set_index(["protected", "column"])
     assert bool(proxies.loc[("district", "ward"), "flagged"])
+
+
+def test_both_rules_are_significant_over_one_family_of_81(result: audit.AuditResult) -> None:
+    v = result.verdicts
+    assert result.spec.spec_version == 2 and set(v["decision_rule"]) == {"significant"}
+    assert result.family.size == len(v) == 81 and result.family.alpha == 0.05
+    assert v["verdict"].value_counts().to_dict() == {"pass": 62, "fail": 18, "inconclusive": 1}
+    chance = v[v["verdict"] == "inconclusive"].iloc[0]                        # true ratio 1.09: no phone factor
+    assert chance["group"] == "Huyện Củ Chi × Email" and chance["n"] == 114
+    assert chance["estimate"] == pytest.approx(1.27, abs=0.01) and chance["p_family"] > 0.5
 
 
 def test_the_override_audit_finds_exactly_its_documented_disparities() -> None:
@@ -119,3 +131,12 @@ def test_the_override_audit_finds_exactly_its_documented_disparities() -> None:
     assert final == pytest.approx(0.61, abs=0.07)                             # AI: 1.0; after review: 0.61
     effects = overrides.table("override_effects").set_index(["attribute", "group", "metric"])
     assert effects.loc[("district", "Quận 7", "selection_rate"), "effect"] == "widens"
+    assert overrides.family.size == 48
+    assert overrides.verdicts["verdict"].value_counts().to_dict() == {"fail": 24, "pass": 16, "inconclusive": 8}
+    rules = overrides.verdicts.groupby("metric")["decision_rule"].unique().map(list).to_dict()
+    assert rules == {"selection_rate": ["significant"], "override_to_positive": ["ci"]}
+    # the phone channel's raise rate is truly 0.85x the app's (fewer central callers): near the band's edge,
+    # inside it; ci leaves it open instead of accusing
+    phone = v.loc[("overrides", "override_to_positive", "channel", "Điện thoại 1022")]
+    assert phone["verdict"] == "inconclusive" and phone["estimate"] == pytest.approx(0.858, abs=0.001)
+    assert phone["family_ci_low"] < 0.8 < phone["family_ci_high"]

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 
 import audit
+from audit.expected import load_expected
+from audit.power import detectable_rates
 from conftest import EXAMPLES
 
 FOLDER = EXAMPLES / "loan_eligibility"
@@ -108,6 +110,48 @@ def test_applicants_with_a_disability_wait_longer(data) -> None:
     days = data.groupby("disability").processing_days
     assert days.median().to_dict() == {"mild": 15.0, "none": 11.0, "severe": 19.0}
     assert days.mean().to_dict() == pytest.approx({"none": 12.07, "mild": 16.07, "severe": 20.07}, abs=0.4)
+
+
+def _ethnicity_share(ethnicity: str) -> float:
+    """Expected share of applications of an ethnicity whose ethnicity is recorded."""
+    return (1 - GEN.MISSING_ETHNICITY_P) * GEN.ETHNICITY_P[GEN.ETHNICITIES.index(ethnicity)]
+
+
+def test_expected_approval_fails_are_the_groups_truly_outside_the_band() -> None:
+    expected = load_expected(FOLDER / "expected_findings.yaml")
+    listed = {g for e in expected.fail if (e.metric, e.attribute) == ("selection_rate", "ethnicity") for g in e.groups}
+    ratios = {e: true_approval(e) / true_approval("Kinh") for e in GEN.ETHNICITIES if e != "Kinh"}
+    outside = {e for e, ratio in ratios.items() if not 0.8 <= ratio <= 1.25}
+    assert listed == outside == {"Dao", "Mông"}
+    assert ratios["Tày"] == pytest.approx(0.910, abs=1e-3)          # a real gap, inside the band
+
+
+def test_the_smallest_planted_group_is_large_enough_for_the_family() -> None:
+    """Dao × male: the family-level test (0.05 / 130) detects a ratio of 0.89 with 80% power; planted 0.632."""
+    male = GEN.SEX_P[GEN.SEX.index("male")]
+    n, reference_n = (GEN.DEFAULT_N * _ethnicity_share(e) * male for e in ("Dao", "Kinh"))
+    assert (round(n), round(reference_n)) == (1150, 3258)
+    lower, _ = detectable_rates(true_approval("Kinh"), n, reference_n, alpha=0.05 / 130)
+    assert float(lower) / true_approval("Kinh") == pytest.approx(0.89, abs=0.005)
+    assert true_approval("Dao") / true_approval("Kinh") < 0.65
+
+
+def test_every_rule_is_decided_by_significance_over_one_family(result) -> None:
+    assert result.spec.spec_version == 2
+    assert {rule.rule for rule in result.spec.policy} == {"significant"}
+    assert result.family.size == 130 == 5 * (6 + 1 + 2 + 4 + 13)
+    assert result.verdict_counts() == {"pass": 104, "fail": 26, "inconclusive": 0}
+
+
+def test_a_significant_gap_inside_the_band_passes(result) -> None:
+    v = result.verdicts.set_index(["metric", "attribute", "group"])
+    tay = v.loc[("selection_rate", "ethnicity", "Tày")]
+    assert tay.verdict == "pass" and tay.estimate == pytest.approx(0.919, abs=1e-3) and tay.p_family < 1e-6
+    young = v.loc[("mean:share_granted", "age_band", "18-29")]
+    assert young.verdict == "pass" and young.estimate == pytest.approx(1.025, abs=1e-3)
+    assert young.p_family == pytest.approx(0.0041, abs=1e-4)          # significant, but a 2% difference
+    small = v.loc[("selection_rate", "ethnicity × sex", "Sán Chay × male")]
+    assert small.verdict == "pass" and small.family_ci_low < 0.8      # a pass, not a proof of equality
 
 
 def test_approval_rule_passes_for_sex_while_the_share_rule_fails(result) -> None:

@@ -122,6 +122,37 @@ def test_the_proxy_scan_finds_the_stand_ins_and_ranks_the_network_score_below_th
     assert not network["flagged"] and network["strength"] < 0.2 and network["auc"] > 0.75   # a real proxy V misses
 
 
+PLANTED = {"ethnicity": ["Dao", "H'Mông", "Thái"], "religion": ["Công giáo", "Tin Lành"],
+           "registration": ["tạm trú"],
+           "ethnicity × sex": [f"{e} × {s}" for e in ("Dao", "H'Mông", "Thái") for s in ("nam", "nữ")]}
+"""The groups whose tier shares the generator plants outside the band, by attribute (README.md, "Ground truth")."""
+
+
+def test_every_rule_is_significant_and_judges_one_family_of_72(result) -> None:
+    v = result.verdicts
+    assert result.spec.spec_version == 2 and set(v["decision_rule"]) == {"significant"}
+    assert result.family.size == len(v) == 72 and result.family.alpha == 0.05
+    assert v["verdict"].value_counts().to_dict() == {"fail": 36, "pass": 31, "inconclusive": 5}
+    failing = v[v["verdict"] == "fail"].groupby("attribute")["group"].apply(lambda g: sorted(set(g))).to_dict()
+    assert failing == {attribute: sorted(groups) for attribute, groups in PLANTED.items()}
+    assert (v[v["verdict"] == "fail"].groupby(["attribute", "group"]).size() == 3).all()   # all three rules
+    cells = v[v["attribute"] == "ethnicity × sex"]
+    assert set(cells["reference"]) == {"Kinh × nữ"} and len(cells) == 3 * 13
+
+
+def test_the_inconclusive_verdicts_are_chance_in_equal_cells(result) -> None:
+    v = result.verdicts
+    open_ = v[v["verdict"] == "inconclusive"].set_index("group")
+    assert set(open_["metric"]) == {"tier_rate:blacklist"} and set(open_["attribute"]) == {"ethnicity × sex"}
+    assert sorted(open_.index) == ["Khác × nam", "Khác × nữ", "Mường × nam", "Tày × nam", "Tày × nữ"]
+    assert (open_["estimate"] > 1.25).all() and (open_["p_family"] >= 0.7).all()
+    muong = open_.loc["Mường × nam"]                     # planted equal: an unadjusted test would call it
+    assert muong["estimate"] == pytest.approx(1.68, abs=0.01) and muong["ci_low"] > 1.0   # significant
+    assert muong["p_family"] == pytest.approx(1.0, abs=0.01)
+    tay = v[(v["metric"] == "tier_rate:blacklist") & (v["group"] == "Tày")].iloc[0]
+    assert tay["verdict"] == "pass" and tay["estimate"] == pytest.approx(1.24, abs=0.01)  # inside the band
+
+
 ITEM_ROW = re.compile(r'<tr><td>(.*?) <span class="item-id">([\w.]+)</span></td><td>(.*?)</td></tr>', re.DOTALL)
 
 

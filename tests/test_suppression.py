@@ -179,8 +179,8 @@ def test_no_count_below_k_in_markdown(tiers: audit.AuditResult, binary: audit.Au
         assert len(rows) == len(result.verdicts)
         for line in rows:
             cells = [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
-            _check_count(cells[6].replace(",", ""), line)
-            _check_count(cells[7].replace(",", ""), line)
+            _check_count(cells[7].replace(",", ""), line)   # n
+            _check_count(cells[8].replace(",", ""), line)   # ref n
         assert f'counts below {K} are shown as "< {K}"' in text
 
 
@@ -415,3 +415,74 @@ def test_a_small_cell_cannot_be_worked_out_through_the_marginals(two_way: audit.
     sizes = _shown(suppress(two_way, K).groups, "count", "n")
     c, m, a_m, b_m = (sizes[name] for name in ("c", "M", "a × M", "b × M"))
     assert not all(isinstance(t, (int, float)) for t in (c, m, a_m, b_m)), f"c × F = {c - (m - a_m - b_m)}"
+
+
+# ------------------------------------------------------------------------------------------------------
+# the numbers of a verdict judged in its family: withheld with its counts, published with them
+
+
+FAMILY_COLUMNS = ("estimate", "ci_low", "ci_high", "family_ci_low", "family_ci_high", "p_value", "p_family",
+                  "detectable_ratio", "detectable_difference", "needed_n", "needed_reference_n")
+
+
+def _family_frame() -> pd.DataFrame:
+    """a and b of 300 (a third and a quarter selected), d of 150 (a third) and c of 6 (two selected)."""
+    grp = np.array(["a"] * 300 + ["b"] * 300 + ["d"] * 150 + ["c"] * 6)
+    d = np.r_[np.tile([1, 0, 0], 100), np.tile([1, 0, 0, 0], 75), np.tile([1, 0, 0], 50), [1, 1, 0, 0, 0, 0]]
+    return pd.DataFrame({"grp": grp, "d": d})
+
+
+FAMILY_SPEC = {"system": {"name": "family"}, "decision": {"column": "d", "positive": 1},
+               "protected": [{"column": "grp", "reference": "a"}],
+               "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25], "rule": "ci"}]}
+
+
+@pytest.fixture(scope="module")
+def family() -> audit.AuditResult:
+    return audit.run(FAMILY_SPEC, data=_family_frame())
+
+
+def test_what_would_decide_is_withheld_with_a_small_group_and_published_with_a_large_one(family) -> None:
+    internal = family.verdicts.set_index("group")
+    assert list(internal["verdict"]) == ["inconclusive"] * 3 and family.family.size == 3
+    # c (6 people) and d (150, withheld so that c cannot be worked out from the total of 756) had every number
+    assert internal.loc[["c", "d"], list(FAMILY_COLUMNS)].notna().all().all()
+    assert internal.loc["c", "detectable_ratio"] > 1.25  # with 6 people only a ratio far outside the band shows
+    public = suppress(family, K).verdicts.set_index("group")
+    assert (public.loc["c", "n"], public.loc["d", "n"]) == ("< 10", "withheld")
+    assert public.loc[["c", "d"], [*FAMILY_COLUMNS, "needed_known_outcomes", "disadvantaged"]].isna().all().all()
+    assert list(public["verdict"]) == ["inconclusive"] * 3
+    # b (300 against 300): published as computed
+    for column in FAMILY_COLUMNS:
+        assert public.loc["b", column] == internal.loc["b", column], column
+    assert (f"{public.loc['b', 'family_ci_low']:.3g}", f"{public.loc['b', 'family_ci_high']:.3g}",
+            f"{public.loc['b', 'p_family']:.2g}") == ("0.457", "1.22", "0.093")
+    body = json.loads(public_json(family, K))
+    withheld = next(r for r in body["verdicts"] if r["group"] == "c")
+    assert all(withheld[column] is None for column in FAMILY_COLUMNS)
+    assert next(r for r in body["verdicts"] if r["group"] == "b")["needed_n"] == internal.loc["b", "needed_n"]
+
+
+def test_public_markdown_shows_the_family_interval_and_p_family(family, tmp_path: Path) -> None:
+    from audit.wording import interval, number, p_value
+
+    text = public_markdown(family, K)
+    b = family.verdicts.set_index("group").loc["b"]
+    assert "- Verdicts: one family of 3, family-wise error rate 0.05; family-level intervals at 98.33% each" in text
+    assert ("| view | attribute | group | reference | estimate | 95% CI | family CI (98.33%) | n | ref n | p (family) "
+            "| verdict | why |") in text
+    assert "adj. p" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| decision | grp | b |"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[4:11] == ["0.75", interval(b["ci_low"], b["ci_high"]), interval(b["family_ci_low"],
+                           b["family_ci_high"]), "300", "300", p_value(b["p_family"]), "**inconclusive**"]
+    assert cells[5:7] == ["0.582 to 0.966", "0.457 to 1.22"]
+    assert (f"to decide: detectable with 80% power: a ratio of {number(b['detectable_ratio'])} or further from "
+            f"parity; at the observed rates the group needs {int(b['needed_n']):,} people") in cells[11]
+    assert "| decision | grp | c | a | withheld | n/a | n/a | < 10 | 300 | n/a | **inconclusive** | withheld: fewer " \
+           "than 10 people; the verdict stands |" in text
+    paths = {p.name: p for p in write_public_csv(family, K, tmp_path)}
+    with paths["public_verdicts.csv"].open(encoding="utf-8", newline="") as handle:
+        rows = {r["group"]: r for r in csv.DictReader(handle)}
+    assert all(rows["c"][column] == "" for column in FAMILY_COLUMNS)
+    assert float(rows["b"]["needed_n"]) == b["needed_n"] and float(rows["b"]["p_family"]) == b["p_family"]

@@ -16,7 +16,7 @@ from audit_app import access, tables
 from audit_app.guard import guarded
 from audit_app.history_store import open_in_visit, registry, viewer
 from audit_app.state import visit
-from audit_app.text import _, count, num, verdict_word
+from audit_app.text import _, count, num, p_text, verdict_word
 
 
 def _listing(records: list) -> pd.DataFrame:  # type: ignore[type-arg]
@@ -76,7 +76,7 @@ def _compare(user: access.User, records: list) -> None:  # type: ignore[type-arg
                                 zip(moved["old_ratio"], moved["old_ratio_ci_low"], moved["old_ratio_ci_high"])],
             _("Ratio after"): [f"{num(r)} ({num(lo)}–{num(hi)})" for r, lo, hi in
                                zip(moved["new_ratio"], moved["new_ratio_ci_low"], moved["new_ratio_ci_high"])],
-            _("Adjusted p"): [num(p, 2) for p in moved["p_adjusted"]],
+            _("Adjusted p"): [p_text(p) for p in moved["p_adjusted"]],
             _("Significant"): [_("yes") if s is True else _("no") for s in moved["significant"]]}),
             hide_index=True, width="stretch")
     changed = changes.verdicts[changes.verdicts["change"] != "same"]

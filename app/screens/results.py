@@ -1,8 +1,13 @@
-"""Results page: the verdict, then per attribute and intersection the rates, disparities and verdicts.
+"""Results page: the verdict and the family it is judged in, then per attribute and intersection the rates,
+disparities and verdicts (each with its ordinary and family-level interval, p (family), its evidence and, when
+inconclusive, what would decide it).
 
 For a score, a slider moves the cut-off (a value, the k highest, or the
 highest per cent) and every disparity is derived again from the counts
-already made: nothing is read from the data while the slider moves.
+already made: nothing is read from the data while the slider moves. The
+moved view's verdicts are judged in the whole family of the moved spec, as
+``audit run`` of that spec judges them: the audit's other views stay as they
+are, so their p-values are taken from the audit already made.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from audit_app import charts, tables
 from audit_app.guard import guarded
 from audit_app.history_store import save_panel
 from audit_app.state import Visit, visit
-from audit_app.text import _, count, lang, num, pct, verdict_word
-from audit_app.workspace import slider_grid, with_threshold
+from audit_app.text import _, confidence_pct, count, lang, num, verdict_word
+from audit_app.verdict_words import family_sentences
+from audit_app.workspace import outside_p_values, slider_grid, threshold_views, with_threshold
 
 BANNER = {"fail": st.error, "pass": st.success, "inconclusive": st.warning}
 
@@ -38,6 +44,7 @@ def _header(state: Visit) -> None:
         + _("{fail} fail, {passed} pass, {inconclusive} inconclusive (a verdict is inconclusive when the data are "
             "too few to tell).").format(fail=count(counts["fail"]), passed=count(counts["pass"]),
                                         inconclusive=count(counts["inconclusive"])))
+    st.markdown(" ".join(family_sentences(result.family, set(result.verdicts["decision_rule"]))))
     p = result.provenance
     unit = _("people (from a table of counts)") if result.spec.data.count_column else _("rows")
     st.caption(_("Data: {source} — {used} of {read} {unit} audited · SHA-256 {sha}…").format(
@@ -57,8 +64,8 @@ def _header(state: Visit) -> None:
 @st.fragment
 def _score_view(state: Visit) -> None:
     """The slider: pick a cut-off and see every disparity at it, derived from the counts kept."""
-    spec = state.spec
-    assert spec is not None and spec.score is not None
+    spec, audited = state.spec, state.result
+    assert spec is not None and spec.score is not None and audited is not None
     counted = state.workspace.counts_for(spec)
     st.subheader(_("Move the threshold"))
     modes = ["value", "top_k", "top_percent"]
@@ -79,7 +86,7 @@ def _score_view(state: Visit) -> None:
                                  format_func={g: num(g, 4) for g in grid}.__getitem__,
                                  key=_key("value"))
     elif mode == "top_k":
-        population = int(state.result.table("thresholds")["population"].max())  # people with a score
+        population = int(audited.table("thresholds")["population"].max())  # people with a score
         step = max(1, population // 200)
         start = chosen.get("top_k", first.top_k or min(population, 1000))
         value = st.slider(_("k: the number of people acted on"), 1, max(population, 2), int(min(start, population)),
@@ -91,9 +98,13 @@ def _score_view(state: Visit) -> None:
     state.slider = {**chosen, "mode": mode, mode: value}
     moved = with_threshold(spec, mode, value)
     view = moved.score.threshold[0].name  # type: ignore[union-attr]
-    own = state.result is not None and view in set(state.result.verdicts["view"]) and \
+    own = view in set(audited.verdicts["view"]) and \
         spec.score.threshold[0] == moved.score.threshold[0]  # type: ignore[union-attr]
-    result = state.result if own else state.workspace.audit(moved, views=[view])  # the audit's own cut-off
+    if own:  # the audit's own cut-off
+        result = audited
+    else:  # the moved view alone, judged in the moved spec's whole family: its other views are the audit's own
+        result = state.workspace.audit(moved, views=[view],
+                                       family_outside=outside_p_values(audited, threshold_views(spec)))
     thresholds = result.table("thresholds")
     row = thresholds[thresholds["view"] == view].iloc[0].to_dict() if len(thresholds) else {}
     verdicts = result.verdicts[result.verdicts["view"] == view]
@@ -105,17 +116,15 @@ def _score_view(state: Visit) -> None:
         inconclusive=count(counts.get("inconclusive", 0))))
     if row.get("note"):
         st.caption(row["note"])
-    shown = verdicts.assign(ratio_text=[f"{num(e)} ({num(lo)}–{num(hi)})" for e, lo, hi in
-                                        zip(verdicts["estimate"], verdicts["ci_low"], verdicts["ci_high"])])
-    table = shown.rename(columns={"metric": _("Metric"), "attribute": _("Attribute"), "group": _("Group"),
-                                  "ratio_text": _("Estimate (interval)"), "n": _("People")})
-    table[_("Metric")] = [tables.metric_name(m) for m in table[_("Metric")]]
-    table[_("Verdict")] = [verdict_word(v) for v in shown["verdict"]]
-    table[_("People")] = [count(n) for n in table[_("People")]]
-    st.dataframe(tables.style_verdicts(table[[_("Metric"), _("Attribute"), _("Group"), _("People"),
-                                              _("Estimate (interval)"), _("Verdict")]]),
+    st.caption(_("Judged as the audit at this cut-off judges them: one family of {size} verdicts at α = {alpha}.")
+               .format(size=count(result.family.size), alpha=num(result.family.alpha)))
+    table = tables.verdicts_table(verdicts, confidence=spec.statistics.confidence,
+                                  family_confidence=result.family.confidence)
+    ordinary, family = tables.interval_labels(spec.statistics.confidence, result.family.confidence)
+    st.dataframe(tables.style_verdicts(table[[_("Metric"), _("Attribute"), _("Group"), _("People"), ordinary, family,
+                                              _("p (family)"), _("Verdict"), _("What would decide")]]),
                  hide_index=True, width="stretch", key=_key("slider_table"))
-    sweep = state.result.table("sweep_comparisons") if state.result is not None else None
+    sweep = audited.table("sweep_comparisons")
     if mode == "value" and sweep is not None and len(sweep):
         _sweep_chart(spec, sweep, float(value))
     if st.button(_("Use this threshold in the set-up"), key=_key("use_threshold")):
@@ -179,7 +188,9 @@ def _rule_block(state: Visit, attribute: str, index: int, view: str) -> None:
     assert result is not None
     rule = result.spec.policy[index]
     part = tables.rule_rows(result, index, attribute, view)
-    st.dataframe(tables.style_verdicts(tables.rule_table(part, bound=rule.bound)), hide_index=True, width="stretch")
+    table = tables.rule_table(part, bound=rule.bound, confidence=result.spec.statistics.confidence,
+                              family_confidence=result.family.confidence)
+    st.dataframe(tables.style_verdicts(table), hide_index=True, width="stretch")
     reference = part["reference"].iloc[0]
     rate_rows = result.groups[(result.groups["attribute"] == attribute) & (result.groups["metric"] == rule.metric)
                               & (result.groups["view"] == view)]
@@ -237,18 +248,18 @@ def _page() -> None:
     with guarded():
         _attribute(state, attribute)
     with st.expander(_("All verdicts")):
-        verdicts = state.result.verdicts
-        table = verdicts[["rule", "view", "attribute", "group", "reference", "estimate", "ci_low", "ci_high", "n",
-                          "verdict", "reason"]].copy()
-        table["verdict"] = [verdict_word(v) for v in table["verdict"]]
-        st.dataframe(tables.style_verdicts(table, "verdict"), hide_index=True, width="stretch")
+        table = tables.verdicts_table(state.result.verdicts, confidence=state.result.spec.statistics.confidence,
+                                      family_confidence=state.result.family.confidence)
+        st.dataframe(tables.style_verdicts(table), hide_index=True, width="stretch")
     with st.expander(_("Notes")):
         for note in state.result.notes:
             st.markdown(f"- {note}")
     _extras(state)
-    st.caption(_("Rates carry {level} Wilson intervals, ratios Katz log intervals, p-values are adjusted with "
-                 "{correction}.").format(level=pct(state.result.spec.statistics.confidence, 0),
-                                         correction=state.result.spec.statistics.correction))
+    st.caption(_("Rates and disparities carry {level} intervals; verdicts are decided by family-level intervals "
+                 "and p (family), Holm's adjustment over every verdict of the audit. The comparisons tables' "
+                 "p-values are adjusted within each view with {correction}, for reading.").format(
+                     level=confidence_pct(state.result.spec.statistics.confidence),
+                     correction=state.result.spec.statistics.correction))
 
 
 with guarded(_("The results could not be shown")):

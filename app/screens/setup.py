@@ -4,7 +4,8 @@ Every choice here is a field of the spec (see :mod:`audit_app.setup_form`),
 so the downloaded ``spec.yaml`` runs in CI unchanged (``audit run spec.yaml``
 beside the same data file) and gives the numbers this app shows. A spec
 uploaded here fills the page; what the page does not show (amounts, a filter,
-the report block) is kept as it was.
+the report block) is kept as it was. The "Plan an audit" panel
+(:mod:`audit_app.plan_panel`) says how large a random evaluation sample must be.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from audit.errors import SpecError
 from audit.spec import parse_spec_text, spec_to_dict, spec_to_yaml, validate_spec
 from audit_app.actions import run_audit, spec_mapping
 from audit_app.guard import guarded, show_error
-from audit_app.setup_form import (PolicyChoice, ProtectedChoice, SetupForm, column_numeric, metric_choices,
+from audit_app.plan_panel import plan_panel
+from audit_app.setup_form import (RULES, PolicyChoice, ProtectedChoice, SetupForm, column_numeric, metric_choices,
                                   without_code)
 from audit_app.state import Visit, visit
 from audit_app.text import _, count, lang
@@ -187,21 +189,25 @@ def _policy(state: Visit, form: SetupForm) -> SetupForm:
     rows = pd.DataFrame([{"metric": r.metric, "bound": r.bound, "low": r.low, "high": r.high, "rule": r.rule}
                          for r in form.policy], columns=["metric", "bound", "low", "high", "rule"])
     st.caption(_("Each rule bounds a metric's ratio (group ÷ reference) or difference (group − reference). The "
-                 "four-fifths rule is a ratio in [0.8, 1.25]. 'ci' fails only when the whole confidence interval "
-                 "is outside the band and passes only when it is inside; 'point' compares the estimate."))
+                 "four-fifths rule is a ratio in [0.8, 1.25]. 'significant' (the default) fails when the estimate "
+                 "is outside the band and the family-adjusted test tells the group from the reference, and passes "
+                 "when the estimate is inside; 'ci' fails only when the whole family-level interval is outside the "
+                 "band and passes only when it is inside; 'point' compares the estimate alone (a legal calculation, "
+                 "not statistically established)."))
     edited = st.data_editor(rows, key=_key(state, "policy"), hide_index=True, num_rows="dynamic", column_config={
         "metric": st.column_config.SelectboxColumn(_("Metric"), options=sorted(set(metrics) | set(rows["metric"])),
                                                    required=True),
         "bound": st.column_config.SelectboxColumn(_("Bound"), options=["ratio", "difference"], required=True),
         "low": st.column_config.NumberColumn(_("Lowest allowed"), format="%.3g"),
         "high": st.column_config.NumberColumn(_("Highest allowed"), format="%.3g"),
-        "rule": st.column_config.SelectboxColumn(_("Decision rule"), options=["ci", "point"], required=True)})
+        "rule": st.column_config.SelectboxColumn(_("Decision rule"), options=list(RULES), required=True,
+                                                 default=RULES[0])})
 
     def number(x: Any) -> float | None:
         return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
     policy = tuple(PolicyChoice(metric=str(r["metric"]), bound=r["bound"] or "ratio", low=number(r["low"]),
-                                high=number(r["high"]), rule=r["rule"] or "ci")
+                                high=number(r["high"]), rule=r["rule"] or RULES[0])
                    for r in edited.to_dict("records") if isinstance(r.get("metric"), str) and r["metric"])
     return replace(form, policy=policy)
 
@@ -209,21 +215,26 @@ def _policy(state: Visit, form: SetupForm) -> SetupForm:
 def _statistics(state: Visit, form: SetupForm) -> SetupForm:
     with st.expander(_("Statistics and proxy scan")):
         levels = [0.9, 0.95, 0.99]
-        confidence = st.selectbox(_("Confidence level of every interval"), levels,
-                                  index=_index(levels, form.confidence), format_func=lambda c: f"{c:.0%}",
-                                  key=_key(state, "confidence"))
-        minimum = st.number_input(_("Fewest people for a verdict (fewer: inconclusive)"), min_value=1,
+        confidence = st.selectbox(_("Confidence level of the ordinary intervals (the family-level ones follow "
+                                    "from α)"), levels, index=_index(levels, form.confidence),
+                                  format_func=lambda c: f"{c:.0%}", key=_key(state, "confidence"))
+        alpha = st.number_input(_("Family-wise error rate α: the largest chance that an audit of data without any "
+                                  "disparity shows a fail anywhere"), min_value=0.001, max_value=0.499,
+                                value=float(form.alpha), step=0.01, format="%.3g", key=_key(state, "alpha"))
+        minimum = st.number_input(_("Fewest people for a verdict of the rule 'point' or of approximate evidence "
+                                    "(fewer: inconclusive)"), min_value=1,
                                   value=form.min_group_size, step=1, key=_key(state, "min_group_size"))
         corrections = ["holm", "bh", "none"]
-        correction = st.selectbox(_("Correction for many comparisons"), corrections,
+        correction = st.selectbox(_("Correction of the comparisons tables' p-values, for reading (verdicts use "
+                                    "the family)"), corrections,
                                   index=_index(corrections, form.correction), key=_key(state, "correction"),
                                   format_func={"holm": "Holm", "bh": "Benjamini–Hochberg", "none": _("none")}.get)
         proxies = st.toggle(_("Scan the other columns for proxies of the protected attributes"), value=form.proxies,
                             key=_key(state, "proxies"))
         threshold = st.slider(_("Flag a column at this Cramér's V or above"), 0.05, 1.0, float(form.proxy_threshold),
                               0.05, key=_key(state, "proxy_threshold"), disabled=not proxies)
-    return replace(form, confidence=float(confidence), min_group_size=int(minimum), correction=correction,
-                   proxies=proxies, proxy_threshold=float(threshold))
+    return replace(form, confidence=float(confidence), alpha=float(alpha), min_group_size=int(minimum),
+                   correction=correction, proxies=proxies, proxy_threshold=float(threshold))
 
 
 def _page() -> None:
@@ -232,6 +243,7 @@ def _page() -> None:
     if state.form is None:
         st.info(_("Load data first, on the Data page."))
         st.page_link("screens/data.py", label=_("Go to Data"), icon=":material/table:")
+        plan_panel(state)
         return
     with guarded(_("The spec could not be used")):
         _spec_upload(state)
@@ -264,6 +276,7 @@ def _page() -> None:
             form = _policy(state, form)
             form = _statistics(state, form)
         state.form = form
+    plan_panel(state)
     _equivalent_spec(state)
 
 

@@ -20,11 +20,12 @@ import pandas as pd
 import yaml
 
 from audit.errors import DataError, ReasonCode
+from audit.family import DECIDING_POWER
 from audit.metrics import EXTRA_METRICS, METRICS, metric_family
 from audit.outputs import amount_metrics
 from audit.report.frameworks import PROFILES, FindingKind, obligations
 from audit.result import AuditResult
-from audit.spec import INTERSECTION_JOIN, spec_to_dict
+from audit.spec import INTERSECTION_JOIN, StatisticsSpec, spec_to_dict
 from audit.wording import tier_runs
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -52,11 +53,16 @@ class MetricLabel:
 @dataclass(frozen=True)
 class Quantity:
     """A number placed in a sentence, with how to show it: ``number`` (``digits`` significant digits),
-    ``fixed`` (``digits`` decimals) or ``percent`` (``digits`` decimals)."""
+    ``fixed`` (``digits`` decimals), ``percent`` (``digits`` decimals), ``confidence`` (a confidence level
+    as a percentage, never rounded up to 100%) or ``p`` (a p-value with its relation: ``= 0.012``, ``< 0.001``)."""
 
     value: float | None
-    style: Literal["number", "fixed", "percent"] = "number"
+    style: Literal["number", "fixed", "percent", "confidence", "p"] = "number"
     digits: int = 3
+
+
+Parts = tuple[tuple[str, dict[str, Any]], ...]
+"""Clauses of a sentence, each an English message with the values of its placeholders (joined by ``; ``)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class Finding:
     obligations: tuple[tuple[str, str], ...]
     rule: str = ""  # the policy rule a verdict finding judges; empty for proxies and overrides
     policy: str = ""  # a second message appended to the title: what the policy allows
+    basis: str = ""  # a third message: what the fail rests on, by decision rule (point, significant, ci)
+    decide: Parts = ()  # for an inconclusive verdict, what would decide it
 
 
 @dataclass(frozen=True)
@@ -223,15 +231,88 @@ _WITHHELD_TITLES: dict[str, str] = {
 }
 _INCONCLUSIVE_TITLE = ("The {metric} of {group} ({attribute}) compared with {reference}: too little evidence for a "
                        "verdict ({reason}).")
+# What a fail rests on, by the decision rule that made it (appended after what the policy allows).
+_FAIL_BASIS: dict[str, str] = {
+    "point": "The point rule compares the estimate alone with the band: this fail is not statistically established.",
+    "significant": "The estimate is outside the band and statistically significant across the family of {size} "
+                   "verdicts (p (family) {p}).",
+    "ci": "Its family interval, {family_low} to {family_high} ({confidence} each), lies entirely outside the band.",
+}
+# What would decide an inconclusive verdict, clause by clause (as :func:`audit.wording.to_decide` words it).
+_DETECTABLE: dict[str, str] = {
+    "ratio": "detectable with {power} power: a ratio of {value} or further from parity",
+    "difference": "detectable with {power} power: a difference of {value} or further from parity",
+}
+_NO_SIZE_DECIDES = ("at the observed rates no group size decides it (the estimate sits on the band's edge or equals "
+                    "the reference)")
+# The people needed, by whether the known outcomes and the reference's people are stated.
+_NEEDED: dict[tuple[bool, bool], str] = {
+    (False, False): "at the observed rates the group needs {people} people",
+    (True, False): "at the observed rates the group needs {people} people ({known} with a known outcome)",
+    (False, True): "at the observed rates the group needs {people} people and the reference {reference}",
+    (True, True): "at the observed rates the group needs {people} people ({known} with a known outcome) and the "
+                  "reference {reference}",
+}
 
 
-def _outside_band(row: dict[str, Any]) -> bool:
-    """Whether the interval of a comparison lies entirely beyond an end of its band that is set.
+def _infinite(value: Any) -> bool:
+    """Whether ``value`` is an infinite number (``needed_n`` when no group size would decide)."""
+    try:
+        return math.isinf(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def to_decide(row: dict[str, Any]) -> Parts:
+    """What would decide an inconclusive verdict, as translatable clauses built from its numeric columns.
+
+    ``row`` is a verdicts row: ``detectable_ratio`` or ``detectable_difference``
+    (by its ``bound``), ``needed_n`` (``inf`` when no group size decides it),
+    ``needed_known_outcomes`` and ``needed_reference_n``. A missing (NaN, or
+    withheld) column gives no clause, so a verdict that is not inconclusive
+    gives none at all. In English the clauses joined by ``; `` read as
+    :func:`audit.wording.to_decide` writes them.
+
+    Examples
+    --------
+    >>> parts = to_decide({"bound": "ratio", "detectable_ratio": 0.52, "needed_n": 371.0,
+    ...                    "needed_known_outcomes": 290.0, "needed_reference_n": float("nan")})
+    >>> len(parts), parts[0][0]
+    (2, 'detectable with {power} power: a ratio of {value} or further from parity')
+    >>> parts[1][0]
+    'at the observed rates the group needs {people} people ({known} with a known outcome)'
+    >>> parts[1][1]
+    {'people': 371, 'known': 290, 'reference': None}
+    """
+    bound = str(row.get("bound") or "ratio")
+    parts: list[tuple[str, dict[str, Any]]] = []
+    detectable = _num(row.get(f"detectable_{bound}"))
+    if detectable is not None and bound in _DETECTABLE:
+        parts.append((_DETECTABLE[bound], {"power": Quantity(DECIDING_POWER, "percent", 0),
+                                           "value": Quantity(detectable, "number", 3)}))
+    needed = row.get("needed_n")
+    if _infinite(needed):
+        parts.append((_NO_SIZE_DECIDES, {}))
+    elif _num(needed) is not None:
+        known, reference = _num(row.get("needed_known_outcomes")), _num(row.get("needed_reference_n"))
+        values = {"people": _people(needed), "known": _people(known), "reference": _people(reference)}
+        parts.append((_NEEDED[(known is not None, reference is not None)], values))
+    return tuple(parts)
+
+
+def _people(value: Any) -> int | None:
+    """A whole number of people, or None when missing."""
+    number = _num(value)
+    return None if number is None else int(math.ceil(number))
+
+
+def _family_outside_band(row: dict[str, Any]) -> bool:
+    """Whether the family interval of a verdict lies entirely beyond an end of its band that is set.
 
     A one-sided band (``ratio: [0.8, null]``) has one end to be beyond; a
-    comparison without an interval is never shown to be outside.
+    verdict without a family interval is never shown to be outside.
     """
-    low, high = _num(row.get("ci_low")), _num(row.get("ci_high"))
+    low, high = _num(row.get("family_ci_low")), _num(row.get("family_ci_high"))
     if low is None or high is None:
         return False
     band_low, band_high = _num(row.get("band_low")), _num(row.get("band_high"))
@@ -243,23 +324,37 @@ def _is_withheld(row: dict[str, Any]) -> bool:
     return _num(row.get("estimate")) is None and str(row.get("reason") or "").startswith("withheld")
 
 
-def _verdict_title(result: AuditResult, row: dict[str, Any]) -> tuple[str, FindingKind, str, str]:
-    """(severity, kind, title, policy clause) of a failed or inconclusive verdict.
+@dataclass(frozen=True)
+class _Title:
+    """How a verdict finding is worded: its severity and kind, and the messages of its sentence."""
 
-    A fail is high when its interval lies entirely beyond the band (one-sided
-    bands included), else medium; an inconclusive verdict is low.
+    severity: str
+    kind: FindingKind
+    title: str
+    policy: str = ""
+    basis: str = ""
+
+
+def _verdict_title(result: AuditResult, row: dict[str, Any]) -> _Title:
+    """The wording of a failed or inconclusive verdict.
+
+    A fail is high when its family interval lies entirely beyond the band
+    (one-sided bands included), else medium; what it rests on follows its
+    decision rule (:data:`_FAIL_BASIS`: a point-rule fail is not statistically
+    established). An inconclusive verdict is low.
     """
     failed = row["verdict"] == "fail"
     if _is_withheld(row):
-        return ("medium", "disparity", _WITHHELD_TITLES["fail"], "") if failed \
-            else ("low", "inconclusive", _WITHHELD_TITLES["inconclusive"], "")
+        return _Title("medium", "disparity", _WITHHELD_TITLES["fail"]) if failed \
+            else _Title("low", "inconclusive", _WITHHELD_TITLES["inconclusive"])
     if failed:
         has_interval = _num(row.get("ci_low")) is not None and _num(row.get("ci_high")) is not None
         ends = (_num(row.get("band_low")) is not None, _num(row.get("band_high")) is not None)
-        return ("high" if _outside_band(row) else "medium", "disparity", _FAIL_TITLES[(row["bound"], has_interval)],
-                _POLICY_CLAUSES.get(ends, ""))
+        return _Title("high" if _family_outside_band(row) else "medium", "disparity",
+                      _FAIL_TITLES[(row["bound"], has_interval)], _POLICY_CLAUSES.get(ends, ""),
+                      _FAIL_BASIS.get(str(row.get("decision_rule")), ""))
     kind: FindingKind = "selective_labels" if _owed_to_selective_labels(result, row) else "inconclusive"
-    return "low", kind, _INCONCLUSIVE_TITLE, ""
+    return _Title("low", kind, _INCONCLUSIVE_TITLE)
 
 
 def _owed_to_selective_labels(result: AuditResult, row: dict[str, Any]) -> bool:
@@ -283,17 +378,21 @@ def _findings(result: AuditResult, verdicts: pd.DataFrame) -> list[Finding]:
     for row in verdicts.to_dict(orient="records"):
         if row["verdict"] not in ("fail", "inconclusive"):
             continue
-        severity, kind, title, policy = _verdict_title(result, row)
+        wording = _verdict_title(result, row)
         findings.append(Finding(
-            severity=severity, kind=kind, title=title, policy=policy,
+            severity=wording.severity, kind=wording.kind, title=wording.title, policy=wording.policy,
+            basis=wording.basis, decide=to_decide(row) if row["verdict"] == "inconclusive" else (),
             values={"metric": metric_label(row["metric"]), "group": row["group"], "attribute": row["attribute"],
                     "reference": row["reference"], "bound": row["bound"], "estimate": _num(row.get("estimate")),
                     "low": _num(row.get("ci_low")), "high": _num(row.get("ci_high")),
+                    "family_low": _num(row.get("family_ci_low")), "family_high": _num(row.get("family_ci_high")),
+                    "p": Quantity(_num(row.get("p_family")), "p"),
+                    "confidence": Quantity(result.family.confidence, "confidence"), "size": result.family.size,
                     "band_low": _num(row.get("band_low")), "band_high": _num(row.get("band_high")),
                     "level": round(result.spec.statistics.confidence * 100), "reason": row.get("reason") or "",
                     "k": result.spec.report.small_cell_k, "withheld": _is_withheld(row)},
             evidence=f"{row['rule']} [{row['view']}]", groups=(str(row["group"]),),
-            obligations=tuple(obligations(kind, frameworks)), rule=str(row["rule"])))
+            obligations=tuple(obligations(wording.kind, frameworks)), rule=str(row["rule"])))
     proxies = result.table("proxies")
     if len(proxies):
         for row in proxies[proxies["flagged"] == True].to_dict(orient="records"):  # noqa: E712
@@ -394,18 +493,25 @@ def _heat(attribute: str, table: list[dict[str, Any]], first: dict[str, Any]) ->
     return {"rows": row_names, "columns": col_names, "cells": cells}
 
 
+def _verdict_row(r: dict[str, Any], own: pd.DataFrame, compared: pd.DataFrame) -> dict[str, Any]:
+    """One row of a result block: the group's own value and interval, the estimate with its ordinary and family
+    intervals, the family-adjusted p-value, the verdict and, when inconclusive, what would decide it."""
+    return {"group": r["group"], "n": r["n"], "reference": r["reference"],
+            "value": _cell(compared, r["group"], "value"),
+            "rate_low": _cell(own, r["group"], "ci_low"), "rate_high": _cell(own, r["group"], "ci_high"),
+            "estimate": _num(r["estimate"]), "low": _num(r["ci_low"]), "high": _num(r["ci_high"]),
+            "family_low": _num(r.get("family_ci_low")), "family_high": _num(r.get("family_ci_high")),
+            "p_family": _num(r.get("p_family")), "verdict": r["verdict"], "reason": r["reason"],
+            "decide": to_decide(r) if r["verdict"] == "inconclusive" else ()}
+
+
 def _result_block(rows: pd.DataFrame, groups: pd.DataFrame, comparisons: pd.DataFrame) -> ResultBlock:
     """The block of one rule, decision view and attribute: its verdict rows with each group's own value."""
     first = rows.iloc[0].to_dict()
     metric, view, attribute = first["metric"], first["view"], first["attribute"]
     own = _rows_of(groups, metric, attribute, view)
     compared = _rows_of(comparisons, metric, attribute, view)
-    table = [{"group": r["group"], "n": r["n"], "reference": r["reference"],
-              "value": _cell(compared, r["group"], "value"),
-              "rate_low": _cell(own, r["group"], "ci_low"), "rate_high": _cell(own, r["group"], "ci_high"),
-              "estimate": _num(r["estimate"]), "low": _num(r["ci_low"]), "high": _num(r["ci_high"]),
-              "p": _num(r["p_adjusted"]), "verdict": r["verdict"], "reason": r["reason"]}
-             for r in rows.to_dict(orient="records")]
+    table = [_verdict_row(r, own, compared) for r in rows.to_dict(orient="records")]
     rates = [{"group": group, "n": r["n"], "value": _num(r["value"]), "low": _num(r["ci_low"]),
               "high": _num(r["ci_high"]), "reason": r["reason"], "unknown": bool(r["unknown"])}
              for group, r in own.iterrows()]
@@ -460,6 +566,15 @@ def _definition(metric: str) -> dict[str, Any]:
             "translate": bool(_A_WORD.search(formula))}
 
 
+def _family(result: AuditResult) -> dict[str, Any]:
+    """The family of the audit's verdicts as the report states it: its size ``M``, ``alpha`` and the confidence
+    ``1 - alpha / M`` of each family interval; ``level`` is the confidence of the ordinary intervals."""
+    family = result.family
+    return {"size": family.size, "alpha": family.alpha, "confidence": Quantity(family.confidence, "confidence"),
+            "level": Quantity(result.spec.statistics.confidence, "confidence"),
+            "power": Quantity(DECIDING_POWER, "percent", 0)}
+
+
 def _method(result: AuditResult, comparisons: pd.DataFrame) -> dict[str, Any]:
     spec = result.spec
     metrics = sorted(set(result.verdicts["metric"])) if len(result.verdicts) else []
@@ -475,8 +590,22 @@ def _method(result: AuditResult, comparisons: pd.DataFrame) -> dict[str, Any]:
                       "sha256": str(model.get("sha256") or "")} if model else None,
             "confidence": spec.statistics.confidence, "correction": spec.statistics.correction,
             "min_group_size": spec.statistics.min_group_size, "min_expected": spec.statistics.min_expected,
+            "min_expected_default": StatisticsSpec.model_fields["min_expected"].default,
+            "family": _family(result),
             "rules": [r for r in dict.fromkeys(result.verdicts["rule"])] if len(result.verdicts) else [],
             "bootstrap": spec.statistics.bootstrap_replicates, "seed": spec.statistics.seed}
+
+
+def _by_point_rule(verdicts: pd.DataFrame) -> pd.Series:
+    """Which verdicts a ``point`` rule decided (none in a table without ``decision_rule``)."""
+    if "decision_rule" not in verdicts:
+        return pd.Series(False, index=verdicts.index)
+    return verdicts["decision_rule"] == "point"
+
+
+def _point_fails(verdicts: pd.DataFrame) -> int:
+    """How many fails a ``point`` rule made (the estimate alone: not statistically established)."""
+    return int(((verdicts["verdict"] == "fail") & _by_point_rule(verdicts)).sum()) if len(verdicts) else 0
 
 
 def _limitations(result: AuditResult, comparisons: pd.DataFrame, unknown: list[dict[str, Any]],
@@ -492,6 +621,9 @@ def _limitations(result: AuditResult, comparisons: pd.DataFrame, unknown: list[d
     if len(small):
         items.append(("{count} comparisons had too few people for a verdict; their disparities are neither "
                       "shown to exist nor shown to be absent.", {"count": len(small)}))
+    if _by_point_rule(verdicts).any():
+        items.append(("Point rules compare each estimate alone with its band: their verdicts are outside the "
+                      "family-wise error control, and a point-rule fail is not statistically established.", {}))
     items.append(("The data cover one period only; the audit does not show how the system behaves over time.",
                   {}))
     items.append(("The audit measures differences in outcomes between groups; it does not establish why they "
@@ -701,7 +833,8 @@ def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today
     return ReportContent(
         cover=_cover(result, today),
         summary={"verdict": result.verdict, "counts": counts, "top": top,
-                 "findings": len(findings)},
+                 "findings": len(findings), "family": _family(result),
+                 "point_fails": _point_fails(verdicts)},
         scope={"source": result.spec.report.data_source or data.source, "format": data.format,
                "sha256": data.sha256, "rows_read": result.provenance.rows_read,
                "rows_used": result.provenance.rows_used, "where": result.spec.data.where,

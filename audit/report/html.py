@@ -15,11 +15,11 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined
 
 from audit.report import charts
-from audit.report.content import (Alternatives, Finding, MetricLabel, Quantity, ReportContent, ResultBlock,
+from audit.report.content import (Alternatives, Finding, MetricLabel, Parts, Quantity, ReportContent, ResultBlock,
                                   metric_label)
 from audit.report.fonts import font_face_css
-from audit.report.i18n import (Translator, format_date, format_fixed, format_integer, format_interval,
-                               format_number, format_percent)
+from audit.report.i18n import (Translator, format_confidence, format_date, format_fixed, format_integer,
+                               format_interval, format_number, format_percent)
 
 GLOSSARY = (
     ("Rate", "The share of a group's people who received the decision (or an error) measured by the metric."),
@@ -28,10 +28,18 @@ GLOSSARY = (
     ("Difference", "A group's rate minus the reference group's rate; 0 means equal treatment."),
     ("Confidence interval", "The range of values compatible with the data at the stated confidence level; "
                             "a wide interval means little data."),
-    ("Adjusted p-value", "The probability of a difference at least this large if the groups were treated "
-                         "alike, corrected for the number of comparisons made."),
-    ("inconclusive", "Too little evidence to say whether the rule is met: the interval overlaps the edge of "
-                     "the band, or the group is smaller than the minimum size."),
+    ("Family of verdicts", "Every verdict of one audit (all rules, groups, intersections and decision views), "
+                           "judged together so that data in which every group is treated alike gives any fail "
+                           "with a chance of at most alpha."),
+    ("Family interval", "An interval that holds for every verdict of the family at once: each has confidence "
+                        "1 − alpha/M, where M is the size of the family."),
+    ("p (family)", "The probability of a difference at least this large if the groups were treated alike, "
+                   "adjusted by Holm's method for every verdict of the audit."),
+    ("inconclusive", "Too little evidence to say whether the rule is met: the estimate is outside the band but "
+                     "not statistically significant, the family interval overlaps the edge of the band, or the "
+                     "group is smaller than the minimum size; the report says what would decide it."),
+    ("Detectable ratio", "The ratio closest to parity, on the side of the estimate, that this data would detect "
+                         "with 80% power at the family's level."),
     ("Impact ratio", "A group's rate divided by the highest rate among the groups (NYC LL144)."),
     ("Selective labels", "Ground truth known only for the cases that were checked, such as investigated "
                          "households."),
@@ -58,8 +66,9 @@ class _Formatter:
         self.confidence = confidence
 
     def count(self, value: Any) -> str:
+        """A count of people in the language's notation; a published label (``< 10``, ``withheld``) as text."""
         if isinstance(value, str):
-            return value
+            return self.t.gettext("withheld") if value == "withheld" else value
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             return "—"
         return format_integer(int(round(float(value))), self.lang)
@@ -76,6 +85,11 @@ class _Formatter:
             return "—"
         return "< 0.001" if value < 0.001 and self.lang == "en" else "< 0,001" if value < 0.001 \
             else format_number(value, self.lang, significant=2)
+
+    def p_relation(self, value: Any) -> str:
+        """A p-value in a sentence, with its relation: ``= 0.012``, ``< 0.001`` (``—`` when missing)."""
+        shown = self.pvalue(value)
+        return shown if shown.startswith(("<", "—")) else f"= {shown}"
 
     def interval(self, low: Any, high: Any) -> str:
         if low is None or high is None or not (math.isfinite(float(low)) and math.isfinite(float(high))):
@@ -108,6 +122,10 @@ class _Formatter:
             return format_fixed(value.value, self.lang, decimals=value.digits)
         if value.style == "percent":
             return format_percent(value.value, self.lang, digits=value.digits)
+        if value.style == "confidence":
+            return format_confidence(value.value, self.lang)
+        if value.style == "p":
+            return self.p_relation(value.value)
         return format_number(value.value, self.lang, significant=value.digits)
 
     def _show(self, value: Any) -> Any:
@@ -131,10 +149,22 @@ class _Formatter:
         except (KeyError, IndexError, ValueError):
             return template
 
+    def decide(self, parts: Parts) -> str:
+        """What would decide a verdict: its clauses translated, filled and joined by ``; `` (empty without any)."""
+        return "; ".join(self.fill(self.t.gettext(text), **values) for text, values in parts)
+
+    def decide_sentence(self, parts: Parts) -> str:
+        """``What would decide it: …`` as one sentence of the report (see :meth:`decide`)."""
+        return self.fill(self.t.gettext("What would decide it: {parts}."), parts=self.decide(parts))
+
     def finding(self, finding: Finding) -> str:
         text = self.fill(self.t.gettext(finding.title), **finding.values)
         if finding.policy:
             text += self.fill(self.t.gettext(finding.policy), **finding.values)
+        if finding.basis:
+            text += " " + self.fill(self.t.gettext(finding.basis), **finding.values)
+        if finding.decide:
+            text += " " + self.decide_sentence(finding.decide)
         return text[:1].upper() + text[1:]  # a sentence, even when it opens with a metric's name
 
     def bars(self, block: ResultBlock) -> list[charts.Bar]:
@@ -154,7 +184,8 @@ class _Formatter:
                                  undefined=self.t.gettext("undefined"))
 
     def ratio_svg(self, block: ResultBlock) -> str:
-        bars = [charts.Bar(str(r["group"]), r["estimate"], r["low"], r["high"],
+        """The ratios against the reference with their family intervals (those that decide a ``ci`` verdict)."""
+        bars = [charts.Bar(str(r["group"]), r["estimate"], r["family_low"], r["family_high"],
                            self.t.gettext("withheld") if isinstance(r["n"], str) else "") for r in block.rows]
         return charts.ratio_chart(bars, band=_drawn_band(block),
                                   title=f"{block.attribute}: {self.metric_name(block.label)}",
@@ -203,6 +234,7 @@ def _environment(fmt: _Formatter) -> Environment:
                        rate_interval=fmt.rate_interval, measure=fmt.measure, measure_interval=fmt.measure_interval,
                        metric_name=fmt.metric_name, rate_svg=fmt.rate_svg, ratio_svg=fmt.ratio_svg,
                        heat_svg=fmt.heat_svg, frontier_svg=fmt.frontier_svg, metric_label=metric_label,
+                       to_decide=fmt.decide_sentence,
                        glossary=GLOSSARY,
                        fw_short=FRAMEWORK_SHORT)
     env.filters.update(number=lambda v: _number(v, fmt.lang), integer=fmt.count, count=fmt.count,

@@ -32,8 +32,8 @@ from babel.numbers import NumberPattern, parse_pattern
 
 from audit.errors import ReasonCode, UsageError, did_you_mean
 
-__all__ = ["MISSING", "Translator", "catalogue_path", "format_date", "format_fixed", "format_integer",
-           "format_interval", "format_number", "format_percent", "languages"]
+__all__ = ["MISSING", "Translator", "catalogue_path", "format_confidence", "format_date", "format_fixed",
+           "format_integer", "format_interval", "format_number", "format_percent", "languages"]
 
 MISSING = "\u2014"
 """What every formatter shows for a missing value (``None`` or NaN): an em dash."""
@@ -211,10 +211,7 @@ def format_number(x: float | None, lang: str, significant: int = 3) -> str:
     value = _as_float(x, "x")
     if value is None:
         return MISSING
-    decimals = 0
-    if value != 0 and math.isfinite(value):
-        decimals = max(0, significant - 1 - math.floor(math.log10(abs(value))))
-    pattern, locale = _pattern("decimal", lang, (0, decimals))
+    pattern, locale = _pattern("decimal", lang, (0, _decimals(value, significant)))
     return pattern.apply(value, locale)
 
 
@@ -271,6 +268,45 @@ def format_percent(x: float | None, lang: str, digits: int = 1) -> str:
         return MISSING
     pattern, locale = _pattern("percent", lang, (digits, digits))
     return pattern.apply(value, locale)
+
+
+def format_confidence(confidence: float | None, lang: str) -> str:
+    """A confidence level as a percentage to 4 significant digits, more when 4 would round it up to 100%.
+
+    A family-level interval has confidence ``1 - alpha / M``, which can lie very
+    close to 1; it is never shown as ``100%``. Trailing zeros are dropped
+    (``95%``, not ``95.00%``), as ``audit.outputs.percent`` writes it in summary.md.
+
+    Parameters
+    ----------
+    confidence : real number or None
+        A proportion in (0, 1); ``None`` or NaN gives an em dash.
+    lang : str
+        A language code from :func:`languages`.
+
+    Examples
+    --------
+    >>> format_confidence(0.95, "en"), format_confidence(1 - 0.05 / 34, "en"), format_confidence(1 - 0.05 / 34, "vi")
+    ('95%', '99.85%', '99,85%')
+    >>> format_confidence(1 - 0.05 / 10_000, "en")
+    '99.9995%'
+    """
+    value = _as_float(confidence, "confidence")
+    if value is None:
+        return MISSING
+    percent = value * 100
+    digits = 4
+    # judged on the English text (no thousands separator below 100), as Babel rounds it: half to even
+    while value < 1 and digits < 15 and float(format_number(percent, "en", significant=digits)) >= 100:
+        digits += 1
+    return f"{format_number(percent, lang, significant=digits)}%"
+
+
+def _decimals(x: float, significant: int) -> int:
+    """Decimals that keep ``significant`` significant digits of ``x`` (none for 0 or a non-finite ``x``)."""
+    if x == 0 or not math.isfinite(x):
+        return 0
+    return max(0, significant - 1 - math.floor(math.log10(abs(x))))
 
 
 def format_date(date: dt.date | str | None, lang: str) -> str:

@@ -13,7 +13,8 @@ by nationality through those proxies. README.md beside this file documents
 every planted fact and the figures measured on the generated file.
 
 Run ``python generate.py`` to (re)write ``welfare_investigations.csv`` beside
-this script, or import :func:`generate` to get the same rows as a DataFrame.
+this script, or import :func:`generate` to get the same rows as a DataFrame;
+:func:`true_rates` gives the exact rates the parameters imply, without sampling.
 
 Only ``numpy.random.default_rng(seed)`` and its ``.random()`` and
 ``.integers()`` methods are used; categorical draws come from cumulative
@@ -28,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+from scipy.stats import norm
 
 from audit.synthetic import draw, draw_given, standard_normal
 
@@ -154,6 +157,91 @@ def top_k_flags(score: np.ndarray, k: int) -> np.ndarray:
     """Rows at or above the k-th highest score (ties with it included, as the audit counts top-k)."""
     cutoff = np.sort(score)[-k]
     return score >= cutoff
+
+
+def _months_distribution() -> tuple[np.ndarray, np.ndarray]:
+    """Every spell length (1-120 months) and its probability under :func:`_months_on_benefit`."""
+    months = np.arange(1, 121)
+    p = LONG_SPELL_P / 120 + (1 - LONG_SPELL_P) * (months <= 24) / 24
+    return months, p
+
+
+def _share_above(cutoff: float, shift: float) -> float:
+    """P(logit > cutoff) for a recipient whose fixed logit terms add ``shift`` to the intercept.
+
+    Integrates the months term over its exact distribution (standardised with the population's mean and
+    standard deviation of log months, the limit of what :func:`risk_logit` does on a large file) and the
+    normal noise in closed form.
+    """
+    months, p = _months_distribution()
+    log_months = np.log(months)
+    mean = float(p @ log_months)
+    months_z = (log_months - mean) / np.sqrt(float(p @ (log_months - mean) ** 2))
+    centre = SCORE_INTERCEPT + shift + SCORE_MONTHS_EFFECT * months_z
+    return float(p @ norm.sf((cutoff - centre) / SCORE_NOISE_SD))
+
+
+def _exposure(nationality: str) -> tuple[float, float]:
+    """P(language at home is not Dutch) and P(lives in a migrant district) for one nationality."""
+    other_language = 1.0 - LANGUAGE_P[nationality][LANGUAGES.index("Dutch")]
+    migrant_district = sum(p for d, p in zip(DISTRICTS, DISTRICT_P[nationality]) if d in MIGRANT_DISTRICTS)
+    return other_language, migrant_district
+
+
+def _selection_rate(cutoff: float, nationality: str, fraud_rate: float) -> float:
+    """P(logit > cutoff) in one nationality, among recipients with the given rate of unlawful payment."""
+    other_language, migrant_district = _exposure(nationality)
+    rate = 0.0
+    for fraud, p_fraud in ((1, fraud_rate), (0, 1.0 - fraud_rate)):
+        for language, p_language in ((1, other_language), (0, 1.0 - other_language)):
+            for district, p_district in ((1, migrant_district), (0, 1.0 - migrant_district)):
+                shift = (SCORE_FRAUD_EFFECT * fraud + SCORE_LANGUAGE_SHIFT * language
+                         + SCORE_DISTRICT_SHIFT * district)
+                rate += p_fraud * p_language * p_district * _share_above(cutoff, shift)
+    return rate
+
+
+def true_rates(capacity_share: float = CAPACITY / DEFAULT_N) -> pd.DataFrame:
+    """The exact selection rate and false-positive rate of every nationality, without sampling.
+
+    The population's cut-off is the logit above which a share ``capacity_share`` of all recipients lies (the
+    top 1,200 of 25,000 by default); the rates integrate the score's distribution in each nationality. Sex
+    enters nothing, so every nationality × sex cell has its nationality's rates.
+
+    Parameters
+    ----------
+    capacity_share : float
+        Share of recipients selected by the score, in (0, 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by nationality (Dutch first), with ``selection_rate``, ``fpr`` (P(selected | no unlawful
+        payment)) and ``checked_fpr`` (the same share among the innocent recipients who were investigated, the
+        only ones the city knows to be innocent: selected by the score, or tipped off outside the top-k) as
+        shares in [0, 1], and ``selection_ratio``, ``fpr_ratio`` and ``checked_fpr_ratio`` against Dutch
+        nationals.
+
+    Raises
+    ------
+    ValueError
+        ``capacity_share`` is not in (0, 1).
+    """
+    if not 0.0 < capacity_share < 1.0:
+        raise ValueError(f"capacity_share must be in (0, 1); got {capacity_share}")
+
+    def population_share(cutoff: float) -> float:
+        return sum(p * _selection_rate(cutoff, nat, FRAUD_BASE_RATE) for nat, p in zip(NATIONALITIES, NATIONALITY_P))
+
+    cutoff = brentq(lambda c: population_share(c) - capacity_share, -20.0, 20.0)
+    rates = pd.DataFrame({"selection_rate": [_selection_rate(cutoff, n, FRAUD_BASE_RATE) for n in NATIONALITIES],
+                          "fpr": [_selection_rate(cutoff, n, 0.0) for n in NATIONALITIES]},
+                         index=pd.Index(NATIONALITIES, name="nationality"))
+    rates["checked_fpr"] = rates["fpr"] / (rates["fpr"] + TIP_P[False] * (1.0 - rates["fpr"]))
+    ratios = {"selection_rate": "selection_ratio", "fpr": "fpr_ratio", "checked_fpr": "checked_fpr_ratio"}
+    for rate, ratio in ratios.items():
+        rates[ratio] = rates[rate] / rates.loc["Dutch", rate]
+    return rates
 
 
 def generate(seed: int = DEFAULT_SEED, n: int = DEFAULT_N, *, with_truth: bool = False) -> pd.DataFrame:
