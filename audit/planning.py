@@ -76,21 +76,21 @@ class SamplePlan:
 def _check(base_rate: float, ratio: float | None, power: float, alpha: float, comparisons: int) -> None:
     problems = []
     if not (isinstance(base_rate, (int, float)) and 0.0 < base_rate < 1.0):
-        problems.append(f"--base-rate must be a rate strictly between 0 and 1, e.g. 0.3; got {base_rate!r}")
+        problems.append(f"the reference rate (--base-rate) must be a rate strictly between 0 and 1, e.g. 0.3; got {base_rate!r}")
     if ratio is not None:
         if not (isinstance(ratio, (int, float)) and math.isfinite(ratio) and ratio > 0):
-            problems.append(f"--ratio must be a positive number, e.g. 0.8 or 1.25; got {ratio!r}")
+            problems.append(f"the ratio to detect (--ratio) must be a positive number, e.g. 0.8 or 1.25; got {ratio!r}")
         elif ratio == 1:
-            problems.append("--ratio must differ from 1: a ratio of 1 is no disparity, and no sample detects it")
+            problems.append("the ratio to detect (--ratio) must differ from 1: a ratio of 1 is no disparity, and no sample detects it")
         elif not problems and ratio * base_rate > 1.0:
-            problems.append(f"--ratio {ratio:g} times --base-rate {base_rate:g} is {ratio * base_rate:.3g}, not a "
+            problems.append(f"the ratio {ratio:g} (--ratio) times the reference rate {base_rate:g} (--base-rate) is {ratio * base_rate:.3g}, not a "
                             f"rate; choose a ratio of at most {1.0 / base_rate:.3g}")
     if not (isinstance(power, (int, float)) and 0.0 < power < 1.0):
-        problems.append(f"--power must be strictly between 0 and 1, e.g. 0.8; got {power!r}")
+        problems.append(f"the power (--power) must be strictly between 0 and 1, e.g. 0.8; got {power!r}")
     if not (isinstance(alpha, (int, float)) and 0.0 < alpha < 1.0):
-        problems.append(f"--alpha must be strictly between 0 and 1, e.g. 0.05; got {alpha!r}")
+        problems.append(f"alpha (--alpha) must be strictly between 0 and 1, e.g. 0.05; got {alpha!r}")
     if isinstance(comparisons, bool) or not isinstance(comparisons, int) or comparisons < 1:
-        problems.append(f"--comparisons must be a whole number of verdicts, at least 1; got {comparisons!r}")
+        problems.append(f"the number of comparisons (--comparisons) must be a whole number of verdicts, at least 1; got {comparisons!r}")
     if problems:
         raise UsageError("; ".join(problems), reason=ReasonCode.OPTION_INVALID)
 
@@ -199,7 +199,7 @@ def detectable(base_rate: float, *, n_per_group: int | None = None, n_total: int
     normalised, chosen = _shares(shares, reference)
     m = comparisons if comparisons is not None else max(len(normalised) - 1, 1)
     _check(base_rate, None, power, alpha, m)
-    for name, value in (("--n", n_per_group), ("--n-total", n_total)):
+    for name, value in (("people per group (--n)", n_per_group), ("people in the whole sample (--n-total)", n_total)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
             raise UsageError(f"{name} must be a whole number of people, at least 2; got {value!r}",
                              reason=ReasonCode.OPTION_INVALID)

@@ -145,9 +145,9 @@ def test_a_filter_that_reads_a_file_is_refused(monkeypatch, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("key,value,message", [
-    ("ratio", 1.0, "--ratio must differ from 1"),
-    ("base_rate", 0.0, "--base-rate must be a rate strictly between 0 and 1"),
-    ("power", 1.0, "--power must be strictly between 0 and 1"),
+    ("ratio", 1.0, "(--ratio) must differ from 1"),
+    ("base_rate", 0.0, "(--base-rate) must be a rate strictly between 0 and 1"),
+    ("power", 1.0, "(--power) must be strictly between 0 and 1"),
     ("ratio", 5.0, "is 1.5, not a rate"),
 ])
 def test_a_bad_plan_input_is_the_toolkits_message(monkeypatch, tmp_path, key, value, message) -> None:
@@ -166,4 +166,4 @@ def test_no_comparisons_is_the_toolkits_message(monkeypatch, tmp_path) -> None:
     size = visit(at).result.family.size
     at.number_input(key=f"setup.plan.en.comparisons.{size}").set_value(0).run()
     no_exception(at)
-    assert "--comparisons must be a whole number of verdicts, at least 1; got 0" in "\n".join(e.value for e in at.error)
+    assert "(--comparisons) must be a whole number of verdicts, at least 1; got 0" in "\n".join(e.value for e in at.error)

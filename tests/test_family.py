@@ -318,3 +318,21 @@ def test_a_planted_disparity_is_found(simulated) -> None:
 def test_modules_doctests() -> None:
     for module in (exact_intervals, power, planning, family):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_equivalence_passes_are_controlled_too() -> None:
+    """ci claims equivalence when it passes: a group whose true ratio is 0.78, just outside [0.8, 1.25],
+    must rarely pass (at most alpha), however large the groups; the point rule passes it about one time in
+    four, from the estimate alone."""
+    rng = np.random.default_rng(1507)
+    passes = {"ci": 0, "point": 0}
+    trials = 100
+    for _ in range(trials):
+        group, reference = int(rng.binomial(3000, 0.3 * 0.78)), int(rng.binomial(6000, 0.3))
+        data = pd.DataFrame({"group": ["g", "g", "ref", "ref"], "selected": [1, 0, 1, 0],
+                             "people": [group, 3000 - group, reference, 6000 - reference]})
+        for rule in passes:
+            spec = _spec(rule) | {"data": {"count_column": "people"}}
+            passes[rule] += audit.run(spec, data=data).verdicts.iloc[0]["verdict"] == "pass"
+    assert passes["ci"] <= 5
+    assert passes["point"] >= 15
