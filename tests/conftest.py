@@ -7,10 +7,12 @@ then they fail, so CI never passes by skipping them.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager as ContextManager, ExitStack
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import numpy as np
@@ -35,6 +37,15 @@ def compas_spec() -> Path:
 @pytest.fixture
 def welfare_spec() -> Path:
     return EXAMPLES / "welfare_fraud" / "spec.yaml"
+
+
+def scenario_generator(name: str) -> ModuleType:
+    """The seeded generator of a bundled scenario (``examples/<name>/generate.py``), loaded as a module."""
+    spec = importlib.util.spec_from_file_location(f"{name}_generate", EXAMPLES / name / "generate.py")
+    assert spec is not None and spec.loader is not None, name
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def synthetic(n: int = 4000, seed: int = 7) -> pd.DataFrame:

@@ -6,15 +6,13 @@ the shipped (synthetic) files, on the shipped model (skops and ONNX), and on the
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import skops.io as sio
 import yaml
-from conftest import EXAMPLES
+from conftest import EXAMPLES, scenario_generator
 
 import audit
 from audit.alternatives import AlternativeOptions, find_alternatives
@@ -29,10 +27,7 @@ EXPOSED = ["Moroccan", "Turkish", "Syrian", "Polish", "Other EU", "Other"]
 
 @pytest.fixture(scope="module")
 def generator():
-    spec = importlib.util.spec_from_file_location("fraud_model_generate", FOLDER / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scenario_generator("fraud_model")
 
 
 @pytest.fixture(scope="module")

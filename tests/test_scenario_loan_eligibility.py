@@ -6,7 +6,6 @@ generator's parameters in closed form, and the shipped file must lie near them.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 
 import pandas as pd
@@ -15,16 +14,13 @@ import pytest
 import audit
 from audit.expected import load_expected
 from audit.power import detectable_rates
-from conftest import EXAMPLES
+from conftest import EXAMPLES, scenario_generator
 
 FOLDER = EXAMPLES / "loan_eligibility"
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("loan_eligibility_generate", FOLDER / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scenario_generator("loan_eligibility")
 
 
 GEN = _generator()

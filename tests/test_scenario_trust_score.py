@@ -11,7 +11,6 @@ written report carries the EU AI Act Art. 5(1)(c) section with the spec's answer
 from __future__ import annotations
 
 import html
-import importlib.util
 import math
 import re
 from pathlib import Path
@@ -23,16 +22,14 @@ import yaml
 
 import audit
 from audit.report.writer import write_report
+from conftest import scenario_generator
 
 FOLDER = Path(__file__).resolve().parent.parent / "examples" / "trust_score"
 TIERS = ["blacklist", "watchlist", "standard", "redlist"]
 
 
 def _load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("trust_score_generate", FOLDER / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scenario_generator("trust_score")
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,11 @@ with pandas on the shipped (synthetic) CSV, on the generator's hidden truth, and
 
 from __future__ import annotations
 
-import importlib.util
 from types import ModuleType
 
 import pandas as pd
 import pytest
-from conftest import EXAMPLES
+from conftest import EXAMPLES, scenario_generator
 
 import audit
 
@@ -26,10 +25,7 @@ def data() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("welfare_investigations_generate", FOLDER / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scenario_generator("welfare_investigations")
 
 
 @pytest.fixture(scope="module")

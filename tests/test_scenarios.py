@@ -9,7 +9,6 @@ data file byte for byte, written as ``to_csv(index=False, lineterminator="\\n")`
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pandas as pd
@@ -19,7 +18,7 @@ import audit
 from audit.expected import ExpectedFindings, check_expected, load_expected
 from audit.spec import load_spec
 from audit.testing import assert_audit_finds
-from conftest import BASE_SPEC
+from conftest import BASE_SPEC, scenario_generator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIOS = sorted(p.parent.name for p in EXAMPLES.glob("*/expected_findings.yaml"))
@@ -45,10 +44,7 @@ def test_scenario_finds_exactly_its_documented_disparities(name: str) -> None:
 
 
 def _generator(name: str):
-    spec = importlib.util.spec_from_file_location(f"{name}_generate", EXAMPLES / name / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scenario_generator(name)
 
 
 @pytest.mark.parametrize("name", GENERATED)

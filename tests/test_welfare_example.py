@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from types import ModuleType
 
 import pandas as pd
@@ -10,7 +9,7 @@ import pytest
 
 import audit
 from audit.expected import load_expected
-from conftest import EXAMPLES
+from conftest import EXAMPLES, scenario_generator
 
 FOLDER = EXAMPLES / "welfare_fraud"
 BAND = (0.8, 1.25)
@@ -44,10 +43,7 @@ def result():
 
 @pytest.fixture(scope="module")
 def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("welfare_fraud_generate", FOLDER / "generate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return scenario_generator("welfare_fraud")
 
 
 @pytest.fixture(scope="module")
