@@ -200,12 +200,6 @@ def _detectable(row: dict[str, object], level: float) -> tuple[float, float]:
     return math.nan, math.nan
 
 
-def _target(row: dict[str, object], bound: str, edge: float) -> float:
-    """The group's rate at a band's edge (ratio edge × reference rate, or reference rate + edge)."""
-    p2 = _number(row, "_x2") / _number(row, "_n2") if _number(row, "_n2") > 0 else math.nan
-    return edge * p2 if bound == "ratio" else p2 + edge
-
-
 def _edges(estimate: float, band: tuple[float | None, float | None]) -> list[float]:
     """The band edges a ``ci`` verdict must clear: the crossed one when outside, both (nearest first) inside."""
     low, high = band

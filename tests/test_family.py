@@ -4,7 +4,6 @@ p-values, what would decide, and the family-wise error measured on seeded null a
 from __future__ import annotations
 
 import doctest
-import math
 
 import numpy as np
 import pandas as pd
