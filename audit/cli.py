@@ -584,50 +584,15 @@ def _parse_shares(shares: tuple[str, ...]) -> dict[str, float]:
 
 
 def _shares_from_file(path: Path, attribute: str | None) -> _Population:
-    """Rows per value of ``attribute`` in ``path`` (read as 'audit run' reads data), values as written."""
-    import duckdb
-
-    from audit.errors import did_you_mean
-    from audit.labels import format_label
-    from audit.readers import open_table
-    from audit.spec import StatisticsSpec
+    """The groups' people in ``path``'s ``attribute`` column (see :func:`audit.planning.shares_from_file`)."""
+    from audit.planning import shares_from_file
 
     if attribute is None:
         raise UsageError("--shares-from needs --attribute: the column whose values are the groups",
                          reason=ReasonCode.OPTION_INVALID)
-    if not path.exists():
-        raise UsageError(f"--shares-from: {path} does not exist; give the data file whose --attribute column holds "
-                         f"the groups", reason=ReasonCode.OPTION_INVALID)
-    try:
-        relation, _ = open_table(path, duckdb.connect())
-    except DataError as error:
-        raise DataError(f"--shares-from: {error}", reason=error.reason) from None
-    columns = list(relation.columns)
-    if attribute not in columns:
-        shown = ", ".join(repr(c) for c in columns[:20]) + (", …" if len(columns) > 20 else "")
-        raise UsageError(f"--attribute {attribute!r} is not a column of {path}{did_you_mean(attribute, columns)}; "
-                         f"its columns: {shown}", reason=ReasonCode.OPTION_INVALID)
-    quoted = '"' + attribute.replace('"', '""') + '"'
-    counts: dict[str, int] = {}
-    missing = 0
-    for value, rows in relation.query("t", f"SELECT {quoted}, count(*) FROM t GROUP BY 1").fetchall():
-        label = format_label(value)
-        if label is None:
-            missing += int(rows)
-        else:
-            counts[label] = counts.get(label, 0) + int(rows)
-    limit = StatisticsSpec().max_groups
-    if len(counts) > limit:
-        raise UsageError(f"--attribute {attribute!r} has {len(counts):,} distinct values in {path}; an audit compares "
-                         f"at most {limit} groups (statistics.max_groups): choose a column of groups",
-                         reason=ReasonCode.OPTION_INVALID)
-    if len(counts) < 2:
-        raise UsageError(f"--attribute {attribute!r} has {len(counts)} group(s) with a value in {path} "
-                         f"({missing:,} rows without one); a plan compares at least two groups",
-                         reason=ReasonCode.OPTION_INVALID)
-    ordered = dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-    return _Population({g: float(n) for g, n in ordered.items()}, f"{path}, column {attribute!r}",
-                       rows=sum(counts.values()), missing=missing)
+    counted = shares_from_file(path, attribute)
+    return _Population({g: float(n) for g, n in counted.people.items()}, f"{path}, column {attribute!r}",
+                       rows=sum(counted.people.values()), missing=counted.missing)
 
 
 def _ratio_text(value: float | None, side: str) -> str:

@@ -22,12 +22,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from audit import power as _power
 from audit.errors import ReasonCode, UsageError
 
-__all__ = ["GroupPlan", "SamplePlan", "detectable", "plan_sample"]
+__all__ = ["CountedShares", "GroupPlan", "SamplePlan", "detectable", "plan_sample", "shares_from_file"]
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,70 @@ class SamplePlan:
         out = asdict(self)
         out["groups"] = [asdict(g) for g in self.groups]
         return out
+
+
+@dataclass(frozen=True)
+class CountedShares:
+    """People per group of one column of a data file (values as written) and the rows without a value."""
+
+    people: dict[str, int]
+    missing: int
+
+
+def shares_from_file(path: Path, attribute: str) -> CountedShares:
+    """Count the people of each value of ``attribute`` in a data file, read as ``audit run`` reads data.
+
+    Values are kept as written (:func:`audit.labels.format_label`); rows without
+    a value are left out and counted in ``missing``. Groups are listed by size,
+    largest first.
+
+    Raises
+    ------
+    UsageError
+        When the file does not exist, the column is not in it, or it holds fewer
+        than 2 or more than ``statistics.max_groups`` groups (the messages name
+        ``--shares-from`` and ``--attribute``).
+    DataError
+        When the file cannot be read.
+    """
+    import duckdb
+
+    from audit.errors import DataError, did_you_mean
+    from audit.labels import format_label
+    from audit.readers import open_table
+    from audit.spec import StatisticsSpec
+
+    if not path.exists():
+        raise UsageError(f"--shares-from: {path} does not exist; give the data file whose --attribute column holds "
+                         f"the groups", reason=ReasonCode.OPTION_INVALID)
+    try:
+        relation, _ = open_table(path, duckdb.connect())
+    except DataError as error:
+        raise DataError(f"--shares-from: {error}", reason=error.reason) from None
+    columns = list(relation.columns)
+    if attribute not in columns:
+        shown = ", ".join(repr(c) for c in columns[:20]) + (", …" if len(columns) > 20 else "")
+        raise UsageError(f"--attribute {attribute!r} is not a column of {path}{did_you_mean(attribute, columns)}; "
+                         f"its columns: {shown}", reason=ReasonCode.OPTION_INVALID)
+    quoted = '"' + attribute.replace('"', '""') + '"'
+    counts: dict[str, int] = {}
+    missing = 0
+    for value, rows in relation.query("t", f"SELECT {quoted}, count(*) FROM t GROUP BY 1").fetchall():
+        label = format_label(value)
+        if label is None:
+            missing += int(rows)
+        else:
+            counts[label] = counts.get(label, 0) + int(rows)
+    limit = StatisticsSpec().max_groups
+    if len(counts) > limit:
+        raise UsageError(f"--attribute {attribute!r} has {len(counts):,} distinct values in {path}; an audit compares "
+                         f"at most {limit} groups (statistics.max_groups): choose a column of groups",
+                         reason=ReasonCode.OPTION_INVALID)
+    if len(counts) < 2:
+        raise UsageError(f"--attribute {attribute!r} has {len(counts)} group(s) with a value in {path} "
+                         f"({missing:,} rows without one); a plan compares at least two groups",
+                         reason=ReasonCode.OPTION_INVALID)
+    return CountedShares(dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))), missing)
 
 
 def _check(base_rate: float, ratio: float | None, power: float, alpha: float, comparisons: int) -> None:
