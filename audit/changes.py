@@ -450,8 +450,7 @@ def _cause(old: _Side, new: _Side, row: Mapping[str, Any], same_data: bool | Non
     if not (_same_number(row["old_band_low"], row["new_band_low"]) and
             _same_number(row["old_band_high"], row["new_band_high"])):
         causes.append("policy")
-    moved = not _same_number(row["old_estimate"], row["new_estimate"])
-    if same_data is False or (same_data is None and moved) or (same_data and moved):
+    if same_data is False or not _same_number(row["old_estimate"], row["new_estimate"]):
         causes.append("data")
     return " and ".join(causes)
 

@@ -10,9 +10,8 @@ and of the rows it was summed from give the same findings.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import beta
 
 from audit.engine import count, derive_result
+from audit.exact_intervals import clopper_pearson_interval
 from audit.spec import AuditSpec, validate_spec
 
 __all__ = ["Design", "RuleErrors", "simulate", "design_frame", "design_spec"]
@@ -92,10 +92,8 @@ class RuleErrors:
 def _clopper_pearson(x: int, n: int, confidence: float) -> tuple[float, float]:
     if n == 0:
         return float("nan"), float("nan")
-    a = 1.0 - confidence
-    low = 0.0 if x == 0 else float(beta.ppf(a / 2, x, n - x + 1))
-    high = 1.0 if x == n else float(beta.ppf(1 - a / 2, x + 1, n - x))
-    return low, high
+    low, high = clopper_pearson_interval(x, n, confidence)
+    return float(low), float(high)
 
 
 def design_frame(design: Design, rng: np.random.Generator, *, planted: bool = False) -> pd.DataFrame:
