@@ -312,6 +312,11 @@ def _intersection_before(value: Any) -> Any:
 Band = tuple[float | None, float | None]
 
 
+def default_rule(spec_version: Any) -> str:
+    """The decision rule of a policy rule that names none: ``point`` in a version 1 spec, else the model's default."""
+    return "point" if spec_version == 1 else PolicyRule.model_fields["rule"].default
+
+
 NO_TEST_METRICS = ("quantile", "brier", "ece", "calibration_in_the_large")
 """Metric families whose comparisons have neither a test nor an interval: only ``rule: point`` can judge them."""
 
@@ -511,7 +516,7 @@ class AuditSpec(_Model):
         if not isinstance(data, Mapping) or data.get("spec_version") != 1 or not isinstance(data.get("policy"),
                                                                                            (list, tuple)):
             return data
-        policy = [{**rule, "rule": "point"} if isinstance(rule, Mapping) and "rule" not in rule else rule
+        policy = [{**rule, "rule": default_rule(1)} if isinstance(rule, Mapping) and "rule" not in rule else rule
                   for rule in data["policy"]]
         return {**data, "policy": policy}
 
@@ -741,7 +746,7 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
             if message:
                 problems.append(Problem(f"policy[{i}].metric", message))
         written = rule.get("rule")
-        effective = written if written is not None else ("point" if raw.get("spec_version") == 1 else "significant")
+        effective = written if written is not None else default_rule(raw.get("spec_version"))
         family = metric_family(metric) if isinstance(metric, str) else None
         if family in ("median", "quantile") and effective == "ci":
             problems.append(Problem(f"policy[{i}].rule", f"a comparison of '{metric}' has no confidence interval, so "
