@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit.readers import ReadOptions
+from audit.sources import read_options
 from audit.spec import AuditSpec, load_spec
 from audit.uploads import load_table
 from audit_app.workspace import Dataset
@@ -46,6 +46,5 @@ def open_example(example: Example) -> tuple[Dataset, AuditSpec]:
     """The example's data read into memory, and its spec."""
     spec, base = load_spec(example.spec_path)
     path = Path(spec.data.path or "")
-    loaded = load_table(path if path.is_absolute() else base / path, options=ReadOptions(
-        encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
+    loaded = load_table(path if path.is_absolute() else base / path, options=read_options(spec))
     return Dataset(name=path.name, origin="example", loaded=loaded), spec

@@ -36,7 +36,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from audit.errors import DataError, ReasonCode, SpecError, UsageError
 from audit.labels import UNKNOWN, binary_values, format_label, label_array
-from audit.models import EstimatorModel, LoadedModel
+from audit.models import EstimatorModel, LoadedModel, as_read_csv_would
 from audit.spec import AuditSpec, load_spec
 
 CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity")
@@ -287,7 +287,8 @@ def _training_rows(spec: AuditSpec, base_dir: Path, attribute: str) -> tuple[pd.
                         f"{'one value only' if known.any() else 'no values'}; re-training needs rows of both "
                         f"outcomes", reason=ReasonCode.LABEL_NOT_BINARY)
     groups = label_array(frame[attribute], missing=UNKNOWN)
-    return frame.loc[known, list(spec.model.features)], y[known], groups[known]
+    features = frame.loc[known, list(spec.model.features)]
+    return features.assign(**{c: as_read_csv_would(features[c]) for c in features.columns}), y[known], groups[known]
 
 
 def find_alternatives(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None, *,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -73,6 +73,11 @@ class SqlTable(ABC):
     @abstractmethod
     def is_numeric(self, column: str) -> bool:
         """Whether the column holds numbers (integers, floats, decimals; not booleans)."""
+
+    def is_text(self, column: str) -> bool:
+        """Whether the column holds text that the engine can read as numbers where the spec needs them
+        (DuckDB's VARCHAR, Spark's string: a CSV file's columns); False on PostgreSQL, whose columns are typed."""
+        return False
 
     def value_sql(self, column: str) -> str:
         """The column as a group or label value (decimals as doubles, so labels match every engine)."""
@@ -144,6 +149,9 @@ class DuckTable(SqlTable):
         from audit.counts import is_numeric_sql_type
 
         return is_numeric_sql_type(self._types[column])
+
+    def is_text(self, column: str) -> bool:
+        return self._types[column].upper() == "VARCHAR"
 
     def small_range(self, column: str) -> tuple[int, int] | None:
         return _NARROW_INTEGERS.get(self._types[column].upper())
@@ -261,6 +269,9 @@ class SparkTable(SqlTable):
         name = self._types[column]
         return name in ("tinyint", "smallint", "int", "bigint", "float", "double") or name.startswith("decimal")
 
+    def is_text(self, column: str) -> bool:
+        return self._types[column] == "string"
+
     def _run(self, sql: str) -> pd.DataFrame:
         try:
             result = self.session.sql(sql)
@@ -342,12 +353,16 @@ def spark_session(master: str | None) -> Any:
                          reason=ReasonCode.OPTION_INVALID) from None
 
 
-def spark_read(session: Any, path: str, fmt: str) -> Any:
-    """A file or glob read by Spark as a DataFrame (Parquet, or CSV with a header and inferred types)."""
+def spark_read(session: Any, path: str, fmt: str, missing: Sequence[str] = ()) -> Any:
+    """A file or glob read by Spark as a DataFrame: Parquet with its types; CSV with a header, every column as
+    text exactly as written (no type inference, no trimming), the empty field and ``missing`` as NULL."""
     reader = session.read
-    if fmt == "csv":
-        return reader.option("header", True).option("inferSchema", True).csv(path)
-    return reader.parquet(path)
+    if fmt != "csv":
+        return reader.parquet(path)
+    frame = (reader.option("header", True).option("inferSchema", False).option("ignoreLeadingWhiteSpace", False)
+             .option("ignoreTrailingWhiteSpace", False).option("multiLine", True).option("escape", '"')
+             .csv(path))
+    return frame.na.replace(list(missing), None) if missing else frame
 
 
 def is_spark_frame(data: Any) -> bool:

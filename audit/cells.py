@@ -17,7 +17,7 @@ import numpy as np
 
 from audit.counts import RawCounts
 from audit.errors import DataError, ReasonCode, did_you_mean
-from audit.labels import format_label, unknown_label
+from audit.labels import format_label, lookalike_note, resolve_spec_value, unknown_label
 from audit.metrics import N_STATES
 from audit.spec import INTERSECTION_JOIN, AuditSpec, LabelSpec
 
@@ -171,7 +171,7 @@ def _mapping(spec_field: str, label: LabelSpec, values: tuple[str, ...], rows: n
         lowered = {v.lower(): v for v in values}
         positive_word = next((t for t, f in _TRUE_WORDS.items()
                               if set(lowered) <= {t, f} and t in lowered), None)
-        if positive_word is None:
+        if positive_word is None or len(lowered) < len(values):   # 'yes' and 'Yes': which is meant is not ours to guess
             raise DataError(
                 f"{spec_field}.positive: column '{column}' has the values {shown or 'none'}; say which "
                 f"count as positive, e.g. '{spec_field}: {{column: {column}, positive: "
@@ -180,9 +180,10 @@ def _mapping(spec_field: str, label: LabelSpec, values: tuple[str, ...], rows: n
         notes.append(f"{spec_field}: no 'positive' given; '{lowered[positive_word]}' in column "
                      f"'{column}' is taken as positive")
     else:
-        wanted = [format_label(v) for v in label.positive]
-        found = [w for w in wanted if w in values]
-        absent = [w for w in wanted if w not in values]
+        resolved = [(v, resolve_spec_value(v, values, field=f"{spec_field}.positive", column=column, notes=notes))
+                    for v in label.positive]
+        found = [r for _, r in resolved if r is not None]
+        absent = [v if isinstance(v, str) else format_label(v) for v, r in resolved if r is None]
         if not found:
             hint = did_you_mean(str(absent[0]), values) if absent else ""
             raise DataError(
@@ -262,16 +263,28 @@ def _final(spec: AuditSpec, values: tuple[str, ...], rows: np.ndarray, decision:
                         missing_rows=int(rows[-1]))
 
 
+_ROLE_FIELDS = {"outcome": "outcome", "decision": "decision", "final": "final_decision",
+                "checked": "outcome.checked"}
+
+
 def resolve_labels(raw: RawCounts, spec: AuditSpec, plan_roles: tuple[str, ...], notes: list[str]) -> Labels:
-    """Read every label column: positive values, tiers, the final decision and the checked flag."""
+    """Read every label column: positive values, tiers, the final decision and the checked flag.
+
+    A value that looks like a missing marker but is not declared (``NA`` in an R export) is named in a note.
+    """
     k = len(raw.levels)
+    plan_columns = _label_columns(spec, plan_roles)
 
     def axis(role: str) -> int | None:
         return k + plan_roles.index(role) if role in plan_roles else None
 
     def values(role: str) -> tuple[tuple[str, ...], np.ndarray]:
         a = axis(role)
-        return raw.label_values[a - k], _axis_rows(raw, a)  # type: ignore[operator]
+        found, rows = raw.label_values[a - k], _axis_rows(raw, a)  # type: ignore[operator]
+        note = lookalike_note(_ROLE_FIELDS[role], plan_columns[plan_roles.index(role)], found, rows)
+        if note is not None and note not in notes:
+            notes.append(note)
+        return found, rows
 
     outcome = _mapping("outcome", spec.outcome, *values("outcome"), notes) if spec.outcome else None
     decision = tiers = None
@@ -284,6 +297,15 @@ def resolve_labels(raw: RawCounts, spec: AuditSpec, plan_roles: tuple[str, ...],
     if spec.outcome is not None and spec.outcome.checked is not None:
         checked = _mapping("outcome.checked", spec.outcome.checked, *values("checked"), notes, two_classes=False)
     return Labels(outcome=outcome, decision=decision, tiers=tiers, final=final, checked=checked)
+
+
+def _label_columns(spec: AuditSpec, roles: tuple[str, ...]) -> tuple[str, ...]:
+    """The column of each label role, in the plan's order."""
+    columns = {"outcome": spec.outcome.column if spec.outcome else "",
+               "decision": spec.decision.column if spec.decision else "",
+               "final": spec.final_decision.column if spec.final_decision else "",
+               "checked": spec.outcome.checked.column if spec.outcome and spec.outcome.checked else ""}
+    return tuple(columns[r] for r in roles)
 
 
 def resolve_protected(raw: RawCounts, spec: AuditSpec, source: str, notes: list[str]) -> tuple[Cells, list[np.ndarray]]:
@@ -302,6 +324,9 @@ def resolve_protected(raw: RawCounts, spec: AuditSpec, source: str, notes: list[
     for axis, column in enumerate(spec.protected_columns):
         per_level = _axis_rows(raw, axis)
         labels = raw.levels[axis]
+        note = lookalike_note(f"protected[{axis}]", column, labels, per_level)
+        if note is not None:
+            notes.append(note)
         if per_level[-1] > 0:
             label = unknown_label(labels)
             levels.append(labels + (label,))

@@ -22,16 +22,36 @@ from rich.text import Text
 
 from audit.errors import AuditError, DataError, ReasonCode, UsageError
 from audit.metrics import EXTRA_METRICS, METRICS
-from audit.wording import number, people
+from audit.wording import number, people, visible
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COLOUR = {"pass": "green", "fail": "bold red", "inconclusive": "yellow"}
 
 
+class _VerbatimConsole(Console):
+    """A console that prints text as written: never rich markup (``[/b]``), emoji codes (``:smile:``) or
+    highlighting, and every control character or bidirectional control in a printed string shown as an escape
+    (:func:`audit.wording.visible`); the line breaks of a string are kept (our messages of several lines).
+
+    Styles come only from :class:`~rich.text.Text` objects built by this module; a value from the data or the
+    spec that must stay on one line (a table cell, a name) goes through :func:`_one_line` first.
+    """
+
+    def render_str(self, text: str, **options: Any) -> Text:
+        return super().render_str(visible(text, newlines=True), **{**options, "markup": False, "emoji": False,
+                                                                        "highlight": False})
+
+
 def _console(stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else 160  # logs and CI: wide enough that tables do not wrap
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=width)
+    return _VerbatimConsole(stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True, width=width)
+
+
+def _one_line(value: Any, style: str = "") -> Text:
+    """A value from the data or the spec as one line of plain text: line breaks shown as ``↵``, control
+    characters and bidirectional controls as escapes (:func:`audit.wording.visible`)."""
+    return Text(visible(value), style=style)
 
 
 class _Group(click.Group):
@@ -49,13 +69,25 @@ class _Group(click.Group):
             if os.environ.get("AUDIT_DEBUG"):
                 raise
             _console(stderr=True).print(f"internal error (a bug in the toolkit, please report it): "
-                                        f"{type(error).__name__}: {error}. Set AUDIT_DEBUG=1 to see the traceback.",
-                                        markup=False)
+                                        f"{type(error).__name__}: {error}. Set AUDIT_DEBUG=1 to see the traceback.")
             sys.exit(EXIT_INTERNAL)
 
 
 def _print_error(error: AuditError) -> None:
-    _console(stderr=True).print("error: " + str(error), markup=False)
+    _console(stderr=True).print("error: " + error_text(error))
+
+
+def error_text(error: AuditError) -> str:
+    """An error's message for the terminal: its header and each of its problems on a line of its own, a line
+    break inside one (a value from the data) shown as ``↵`` (:func:`audit.wording.visible`).
+
+    A message that is not a header followed by its problems keeps its own line breaks.
+    """
+    message = str(error)
+    listed = "".join(f"\n  - {p}" for p in error.problems)
+    if not error.problems or not message.endswith(listed):
+        return visible(message, newlines=True)
+    return "\n".join([visible(message[:-len(listed)])] + [f"  - {visible(p)}" for p in error.problems])
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,29 +104,39 @@ def _print_result(result: Any, console: Console, strict: bool) -> None:
     from audit.outputs import family_sentence
     from audit.wording import decision_sentence
 
-    p = result.provenance
     counts = result.verdict_counts()
-    console.print(Text(str(result.spec.system.name), style="bold"))
-    unit = "people (from a table of counts)" if result.spec.data.count_column else "rows"
-    console.print(f"data: {p.data.source} — {p.rows_used:,} of {p.rows_read:,} {unit} audited "
-                  f"(sha256 {str(p.data.sha256)[:12]}…)", markup=False)
+    console.print(_one_line(result.spec.system.name, style="bold"))
+    console.print(_data_line(result))
     if result.counts is not None:
-        console.print(decision_sentence(result.counts.decision, result.spec.adverse, tiers=result.spec.tiers), markup=False)
+        console.print(_one_line(decision_sentence(result.counts.decision, result.spec.adverse,
+                                                  tiers=result.spec.tiers)))
     views = result.spec.view_names()
     if len(views) > 1:
-        console.print(f"views: {', '.join(views)}", markup=False)
-    console.print(family_sentence(result.family), markup=False)
+        console.print(f"views: {', '.join(visible(v) for v in views)}")
+    console.print(family_sentence(result.family))
     for index, rule in enumerate(result.spec.policy):
         rows = result.verdicts[result.verdicts["rule_index"] == index].to_dict(orient="records")
         many = len({r["view"] for r in rows}) > 1
         console.print(_rule_table(result, rule.describe(), rows, many))
         for line in _to_decide_lines(rows, many):
-            console.print(line, markup=False)
+            console.print(line)
     for note in result.notes:
-        console.print(f"note: {note}", markup=False)
-    console.print(f"verdict: [{COLOUR[result.verdict]}]{result.verdict.upper()}[/] "
-                  f"({counts['fail']} fail, {counts['pass']} pass, {counts['inconclusive']} inconclusive"
-                  f"{'; strict: inconclusive counts as fail' if strict else ''})")
+        console.print(_one_line(f"note: {note}"))
+    console.print(Text.assemble("verdict: ", (result.verdict.upper(), COLOUR[result.verdict]),
+                                f" ({counts['fail']} fail, {counts['pass']} pass, {counts['inconclusive']} "
+                                f"inconclusive{'; strict: inconclusive counts as fail' if strict else ''})"))
+
+
+def _data_line(result: Any) -> str:
+    """What was read and how, and how much was audited, e.g. ``data: people.csv (CSV, encoding cp1258 detected,
+    delimiter ';') — 1,234 of 1,234 rows audited (sha256 0123456789ab…)``."""
+    from audit.outputs import data_read_as
+
+    p = result.provenance
+    read_as = data_read_as(p.data, declared=result.spec.data.encoding is not None)
+    unit = "people (from a table of counts)" if result.spec.data.count_column else "rows"
+    return (f"data: {visible(p.data.source)} ({read_as}) — {p.rows_used:,} of {p.rows_read:,} {unit} audited "
+            f"(sha256 {str(p.data.sha256)[:12]}…)")
 
 
 def _rule_table(result: Any, title: str, rows: list[dict[str, Any]], many: bool) -> Table:
@@ -103,7 +145,7 @@ def _rule_table(result: Any, title: str, rows: list[dict[str, Any]], many: bool)
     from audit.wording import interval, p_value
 
     ordinary, family = interval_headers(result)
-    table = Table(title=Text(f"rule: {title}"), title_justify="left", show_lines=False)
+    table = Table(title=_one_line(f"rule: {title}"), title_justify="left", show_lines=False)
     numeric = {"estimate", ordinary, family, "n", "p (family)"}
     for column in (("view",) if many else ()) + ("attribute", "group", "reference", "estimate", ordinary, family, "n",
                                                  "p (family)", "verdict"):
@@ -113,7 +155,7 @@ def _rule_table(result: Any, title: str, rows: list[dict[str, Any]], many: bool)
                  interval(r["ci_low"], r["ci_high"]).replace(" to ", "–"),
                  interval(r["family_ci_low"], r["family_ci_high"]).replace(" to ", "–"), people(r["n"]),
                  p_value(r["p_family"])]
-        table.add_row(*(Text(str(c)) for c in cells), Text(str(r["verdict"]), style=COLOUR.get(r["verdict"], "")))
+        table.add_row(*(_one_line(c) for c in cells), _one_line(r["verdict"], style=COLOUR.get(r["verdict"], "")))
     return table
 
 
@@ -125,8 +167,8 @@ def _to_decide_lines(rows: list[dict[str, Any]], many: bool) -> list[str]:
     for r in rows:
         sentence = to_decide(r) if r["verdict"] == "inconclusive" else ""
         if sentence:
-            view = f"{r['view']} | " if many else ""
-            lines.append(f"  {view}{r['attribute']} = {r['group']}: to decide: {sentence}")
+            view = f"{visible(r['view'])} | " if many else ""
+            lines.append(f"  {view}{visible(r['attribute'])} = {visible(r['group'])}: to decide: {sentence}")
     return lines
 
 
@@ -181,14 +223,14 @@ def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool, with_report
             result = run_audit(spec, options=options, trust_model=trust_model)
     console = _console()
     if quiet:
-        console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
+        console.print(f"{visible(result.spec.system.name)}: {result.verdict.upper()}")
     else:
         _print_result(result, console, strict)
     if out_dir is not None and (with_report or sign_key):
         _write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=strict, console=console)
     elif out_dir is not None:
         paths = write_outputs(result, out_dir, strict=strict)
-        console.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
+        console.print("wrote " + ", ".join(str(p) for p in paths.values()))
     sys.exit(result.exit_code(strict=strict))
 
 
@@ -197,9 +239,9 @@ def _write_report(result: Any, out_dir: Path, *, lang: str | None, sign_key: Pat
     from audit.report.writer import write_report
 
     files = write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=strict)
-    console.print(f"wrote {len(files.paths)} files to {out_dir}: " + ", ".join(sorted(files.paths)), markup=False)
+    console.print(f"wrote {len(files.paths)} files to {out_dir}: " + ", ".join(sorted(files.paths)))
     console.print(f"report: {out_dir / 'report.html'} and {out_dir / 'report.pdf'} (HTML {files.html_seconds:.1f} s, "
-                  f"PDF {files.pdf_seconds:.1f} s); check it later with: audit verify {out_dir}", markup=False)
+                  f"PDF {files.pdf_seconds:.1f} s); check it later with: audit verify {out_dir}")
 
 
 @main.command()
@@ -219,7 +261,7 @@ def report(spec: Path, out_dir: Path, lang: str | None, sign_key: Path | None, t
 
     result = run_audit(spec, trust_model=trust_model)
     console = _console()
-    console.print(f"{result.spec.system.name}: {result.verdict.upper()}", markup=False)
+    console.print(f"{visible(result.spec.system.name)}: {result.verdict.upper()}")
     _write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=False, console=console)
 
 
@@ -232,7 +274,7 @@ def verify(folder: Path, public_key: Path | None) -> None:
     from audit.evidence import format_report, verify as verify_folder
 
     outcome = verify_folder(folder, public_key)
-    _console().print(format_report(outcome), markup=False)
+    _console().print(format_report(outcome))
     sys.exit(EXIT_OK if outcome.ok else EXIT_FAIL)
 
 
@@ -246,7 +288,7 @@ def keygen(private_path: Path, public_path: Path) -> None:
     from audit.evidence import generate_keypair
 
     generate_keypair(private_path, public_path)
-    _console().print(f"wrote {private_path} (private: keep it secret) and {public_path} (public)", markup=False)
+    _console().print(f"wrote {private_path} (private: keep it secret) and {public_path} (public)")
 
 
 @main.command()
@@ -265,7 +307,7 @@ def app(port: int, address: str, max_upload_mb: int, registry: Path | None, secr
     from audit_app.server import serve
 
     _console().print(f"starting the audit app on http://localhost:{port} (this machine only unless --address "
-                     f"says otherwise); stop it with Ctrl+C", markup=False)
+                     f"says otherwise); stop it with Ctrl+C")
     serve(port=port, address=address, max_upload_mb=max_upload_mb, registry=registry, secrets=secrets)
 
 
@@ -286,10 +328,10 @@ def frameworks() -> None:
 
     console = _console()
     for profile in PROFILES.values():
-        console.print(f"{profile.key}: {profile.title}", markup=False)
+        console.print(f"{profile.key}: {profile.title}")
         for item in profile.items:
             who = "filled by the audit" if item.source == "audit" else "answer in report.answers"
-            console.print(f"  {item.id}  ({who}) {item.text}", markup=False)
+            console.print(f"  {item.id}  ({who}) {item.text}")
 
 
 @main.command()
@@ -304,24 +346,28 @@ def validate(spec: Path, trust_model: bool) -> None:
     import duckdb
 
     from audit.counts import check_columns
-    from audit.readers import ReadOptions, open_table
-    from audit.sources import _fields, plan_for
-    from audit.spec import load_spec
+    from audit.outputs import data_read_as
+    from audit.readers import open_table
+    from audit.sources import _fields, plan_for, read_options
+    from audit.spec import load_spec, spec_warnings
 
     loaded, base = load_spec(spec)
+    _refuse_placeholders(loaded, spec)
     console = _console()
+    for warning in spec_warnings(loaded):
+        console.print(f"note: {visible(warning)}")
     if loaded.data.path:
         path = Path(loaded.data.path)
         path = path if path.is_absolute() else base / path
-        relation, info = open_table(path, duckdb.connect(), options=ReadOptions(
-            encoding=loaded.data.encoding, delimiter=loaded.data.delimiter, sheet=loaded.data.sheet))
+        relation, info = open_table(path, duckdb.connect(), options=read_options(loaded))
         columns = list(relation.columns)
         if loaded.model is not None:
             columns += [c for c in [loaded.decision_column] if c and c not in columns]   # the model fills it
             _validate_model(loaded, base, columns, trust=trust_model, console=console)
         check_columns(columns, plan_for(loaded), source=f"'{loaded.data.path}'", fields=_fields(loaded))
-        console.print(f"data: {loaded.data.path} ({info.format}; all {len(plan_for(loaded).columns)} columns "
-                      f"named in the spec are present)", markup=False)
+        read_as = data_read_as(info, declared=not info.encoding_detected)
+        console.print(f"data: {visible(loaded.data.path)} ({read_as}; all {len(plan_for(loaded).columns)} columns "
+                      f"named in the spec are present)")
     elif loaded.data.url:
         from audit.backends import PostgresTable
 
@@ -330,11 +376,25 @@ def validate(spec: Path, trust_model: bool) -> None:
             check_columns(table.columns, plan_for(loaded), source=table.description, fields=_fields(loaded))
         finally:
             table.close()
-        console.print(f"data: {table.description} (PostgreSQL; all {len(plan_for(loaded).columns)} columns "
-                      f"named in the spec are present)", markup=False)
-    console.print(f"{spec}: valid spec for '{loaded.system.name}' — {len(loaded.protected)} protected "
-                  f"attribute(s), {len(loaded.intersections)} intersection(s), {len(loaded.policy)} policy "
-                  f"rule(s)", markup=False)
+        console.print(f"data: {visible(table.description)} (PostgreSQL; all {len(plan_for(loaded).columns)} "
+                      f"columns named in the spec are present)")
+    console.print(f"{visible(spec)}: valid spec for '{visible(loaded.system.name)}' — {len(loaded.protected)} "
+                  f"protected attribute(s), {len(loaded.intersections)} intersection(s), {len(loaded.policy)} policy "
+                  f"rule(s)")
+
+
+def _refuse_placeholders(spec: Any, path: Path) -> None:
+    """Raise SpecError when the spec still holds a placeholder written by ``audit init`` (one of
+    :data:`audit.starter.PLACEHOLDERS`, which start with ``CHECK:``), naming each one and what to write instead."""
+    from audit.errors import SpecError, format_problems
+    from audit.spec import spec_to_dict
+    from audit.starter import placeholder_problems
+
+    problems = placeholder_problems(spec_to_dict(spec))
+    if problems:
+        values = f"{len(problems)} value{'s' if len(problems) != 1 else ''}"
+        raise SpecError(format_problems(f"spec file '{path}': {values} still to fill in (placeholders written by "
+                                        f"audit init)", problems), reason=ReasonCode.SPEC_INVALID, problems=problems)
 
 
 def _validate_model(spec: Any, base: Path, columns: list[str], *, trust: bool, console: Console) -> None:
@@ -344,7 +404,7 @@ def _validate_model(spec: Any, base: Path, columns: list[str], *, trust: bool, c
     model = load_model(spec.model, base, trust=trust)
     model.require_features(columns)
     console.print(f"model: {model.path.name} ({model.format}, sha256 {model.sha256[:12]}…; loads, and its "
-                  f"{len(model.features)} features are in the data)", markup=False)
+                  f"{len(model.features)} features are in the data)")
 
 
 @main.command()
@@ -355,19 +415,25 @@ def _validate_model(spec: Any, base: Path, columns: list[str], *, trust: bool, c
 def init(data: Path, out_path: Path | None, force: bool) -> None:
     """Inspect DATA and write a starter spec with the columns, likely groups and labels."""
     import duckdb
+    import yaml
 
+    from audit.outputs import data_read_as
     from audit.readers import open_table
-    from audit.starter import starter_spec
+    from audit.starter import placeholder_problems, starter_spec
 
     out_path = out_path or data.parent / "audit.yaml"
     if out_path.exists() and not force:
         raise DataError(f"'{out_path}' already exists; choose another --out or pass --force to overwrite it",
                         reason=ReasonCode.DATA_UNREADABLE)
-    relation, _ = open_table(data, duckdb.connect())
+    relation, info = open_table(data, duckdb.connect())
     text = starter_spec(data, relation, spec_dir=out_path.parent)
     out_path.write_text(text, encoding="utf-8")
-    _console().print(f"wrote {out_path}; check the lines marked CHECK, then run: audit validate {out_path}",
-                     markup=False)
+    console = _console()
+    console.print(f"read {visible(data)} ({data_read_as(info, declared=not info.encoding_detected)})")
+    to_fill = placeholder_problems(yaml.safe_load(text))
+    filled = " and replace every value that starts with 'CHECK:'" if to_fill else ""
+    console.print(f"wrote {visible(out_path)}; check the lines marked CHECK{filled}, then run: audit validate "
+                  f"{visible(out_path)}")
 
 
 @main.command()
@@ -426,36 +492,38 @@ def diff(old: Path, new: Path, confidence: float, correction: str, json_path: Pa
     moved = changes.disparities[changes.disparities["moved_beyond_intervals"].fillna(False).astype(bool)
                                 | changes.disparities["significant"].fillna(False).astype(bool)]
     console.print(f"verdicts: {summary.verdicts_regressed} regressed, {summary.verdicts_improved} improved, "
-                  f"{summary.verdicts_same} the same, {summary.verdicts_new} new, {summary.verdicts_gone} gone",
-                  markup=False)
+                  f"{summary.verdicts_same} the same, {summary.verdicts_new} new, {summary.verdicts_gone} gone")
     changed = changes.verdicts[changes.verdicts["change"].isin(["regressed", "improved"])]
     for r in changed.to_dict(orient="records"):
         colour = "bold red" if r["change"] == "regressed" else "green"
         cause = _because(r.get("cause"))
         console.print(Text.assemble("  ", (str(r["change"]), colour),
-                                    f": {r['rule']} | {r['view']} | {r['attribute']} = {r['group']}: "
+                                    f": {_where(r['rule'], r['view'], r['attribute'])} = {visible(r['group'])}: "
                                     f"{r['old_verdict']} -> {r['new_verdict']}{' ' + cause if cause else ''}"))
     console.print(f"disparities: {summary.disparities_significant} changed significantly, "
-                  f"{summary.disparities_moved} moved beyond both intervals (of {summary.disparities})",
-                  markup=False)
+                  f"{summary.disparities_moved} moved beyond both intervals (of {summary.disparities})")
     for r in moved.to_dict(orient="records"):
-        console.print(f"  {r['view']} | {r['metric']} | {r['attribute']} = {r['group']} vs {r['new_reference']}: "
-                      f"ratio {number(r['old_ratio'])} -> {number(r['new_ratio'])} (adj. p {p_value(r['p_adjusted'])})",
-                      markup=False)
+        console.print(f"  {_where(r['view'], r['metric'], r['attribute'])} = {visible(r['group'])} vs "
+                      f"{visible(r['new_reference'])}: ratio {number(r['old_ratio'])} -> {number(r['new_ratio'])} "
+                      f"(adj. p {p_value(r['p_adjusted'])})")
     console.print(f"rates: {summary.rates_significant} of {summary.rates} changed significantly "
-                  f"({summary.rates_undefined} undefined on a side)", markup=False)
+                  f"({summary.rates_undefined} undefined on a side)")
     for note in changes.notes:
-        console.print(f"note: {note}", markup=False)
+        console.print(_one_line(f"note: {note}"))
     if json_path is not None:
         body = {"regression": changes.regression, "confidence": changes.confidence,
                 "correction": changes.correction, "notes": list(changes.notes),
                 "verdicts": table_records(changes.verdicts), "disparities": table_records(changes.disparities),
                 "rates": table_records(changes.rates)}
         json_path.write_text(json.dumps(body, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
-        console.print(f"wrote {json_path}", markup=False)
-    console.print(f"[{'bold red' if changes.regression else 'green'}]"
-                  f"{'REGRESSION' if changes.regression else 'no regression'}[/]")
+        console.print(f"wrote {json_path}")
+    console.print(Text("REGRESSION", style="bold red") if changes.regression else Text("no regression", style="green"))
     sys.exit(EXIT_FAIL if changes.regression else EXIT_OK)
+
+
+def _where(*parts: Any) -> str:
+    """``rule | view | attribute``: values from the results, each on one line (:func:`audit.wording.visible`)."""
+    return " | ".join(visible(part) for part in parts)
 
 
 def _because(cause: Any) -> str:
@@ -531,7 +599,7 @@ def plan(base_rate: float, ratio: float | None, n_per_group: int | None, n_total
     _print_plan(answer, console, comparisons_given=comparisons is not None, population=population)
     if json_path is not None:
         json_path.write_text(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        console.print(f"wrote {json_path}", markup=False)
+        console.print(f"wrote {json_path}")
 
 
 @dataclass(frozen=True)
@@ -605,29 +673,26 @@ def _print_plan(answer: Any, console: Console, *, comparisons_given: bool, popul
     power = f"{answer.power * 100:g}%"
     if answer.ratio is not None:
         console.print(f"plan: detect a group rate of {number(answer.ratio * answer.base_rate)} against the "
-                      f"reference's {number(answer.base_rate)} (ratio {number(answer.ratio)}) with {power} power",
-                      markup=False)
+                      f"reference's {number(answer.base_rate)} (ratio {number(answer.ratio)}) with {power} power")
     else:
         console.print(f"plan: the ratios a random sample detects against a reference rate of "
-                      f"{number(answer.base_rate)}, with {power} power", markup=False)
+                      f"{number(answer.base_rate)}, with {power} power")
     what_m_is = _what_m_is(answer.comparisons, comparisons_given, population is not None)
     console.print(f"level of each test: alpha / M = {answer.alpha:g} / {answer.comparisons:,} = {answer.level:.3g} "
-                  f"({what_m_is})", markup=False)
+                  f"({what_m_is})")
     if population is not None:
         counted = (f"; {population.rows:,} rows counted, {population.missing:,} with no value left out"
                    if population.rows is not None else "")
-        console.print(f"groups: {len(population.shares)} from {population.source}{counted}", markup=False)
+        console.print(f"groups: {len(population.shares)} from {visible(population.source)}{counted}")
     if answer.n_per_group is not None:
         console.print(f"people per group: {answer.n_per_group:,} in the group and {answer.n_per_group:,} in its "
-                      f"reference, drawn at random{' (two groups of equal size)' if answer.groups else ''}",
-                      markup=False)
+                      f"reference, drawn at random{' (two groups of equal size)' if answer.groups else ''}")
         lower, higher = _ratio_text(answer.detectable_lower, "lower"), _ratio_text(answer.detectable_higher, "higher")
-        console.print(f"with {answer.n_per_group:,} people per group the detectable ratios are {lower}, and {higher}",
-                      markup=False)
+        console.print(f"with {answer.n_per_group:,} people per group the detectable ratios are {lower}, and {higher}")
     if answer.groups:
         reference = next(g.group for g in answer.groups if g.reference)
         console.print(f"total: {answer.n_total:,} people drawn at random, each group at its share; every group is "
-                      f"compared with the reference '{reference}'", markup=False)
+                      f"compared with the reference '{visible(reference)}'")
         console.print(_plan_table(answer.groups))
 
 
@@ -652,7 +717,7 @@ def _plan_table(groups: Any) -> Table:
         lower, higher = (("reference", "") if g.reference else
                          (number(g.detectable_lower) if g.detectable_lower is not None else "none",
                           number(g.detectable_higher) if g.detectable_higher is not None else "none"))
-        table.add_row(Text(str(g.group)), Text(f"{g.share:.1%}"), Text(people(g.people)), Text(lower), Text(higher))
+        table.add_row(_one_line(g.group), Text(f"{g.share:.1%}"), Text(people(g.people)), Text(lower), Text(higher))
     return table
 
 
@@ -695,8 +760,8 @@ def alternatives(spec: Path, out_dir: Path, attribute: str | None, constraints: 
     paths = write_frontier(frontier, out_dir, metric=metric)
     console = _console()
     for m in ("fpr", "fnr", "selection_rate"):
-        console.print(f"- {frontier.sentence(m)}", markup=False)
-    console.print("wrote " + ", ".join(str(p) for p in paths.values()), markup=False)
+        console.print(_one_line(f"- {frontier.sentence(m)}"))
+    console.print("wrote " + ", ".join(str(p) for p in paths.values()))
 
 
 @main.command()
@@ -710,17 +775,15 @@ def demo(out_dir: Path, examples: Path | None, no_pdf: bool) -> None:
 
     Exit 0 when every scenario was audited (whatever its verdict), 2 when one could not be.
     """
-    from rich.markup import escape
-
     from audit.demo import run_demo
 
     console = _console()
     entries = run_demo(out_dir, examples, pdf=not no_pdf)
     for e in entries:
-        shown = f"[{COLOUR.get(e.verdict, 'bold red')}]{e.verdict.upper()}[/]"
-        console.print(f"{escape(e.name)}: {shown} {escape(e.system)}" + (f" — {escape(e.error)}" if e.error else "")
-                      + (f" ({escape(e.expected)})" if e.expected else ""))
-    console.print(f"index: {out_dir / 'index.html'}", markup=False)
+        console.print(Text.assemble(f"{visible(e.name)}: ", (e.verdict.upper(), COLOUR.get(e.verdict, "bold red")),
+                                    f" {visible(e.system)}", f" — {visible(e.error)}" if e.error else "",
+                                    f" ({visible(e.expected)})" if e.expected else ""))
+    console.print(f"index: {out_dir / 'index.html'}")
     sys.exit(EXIT_USAGE if any(e.error for e in entries) else EXIT_OK)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from audit import exact_intervals, stats
 from audit.cells import GroupCounts
 from audit.errors import DataError, ReasonCode, did_you_mean
-from audit.labels import format_label
+from audit.labels import format_label, resolve_spec_value
 from audit.metrics import ANY, KNOWN, Kind, state
 from audit.rates import MetricValues
 from audit.spec import INTERSECTION_JOIN, ReferenceRule
@@ -39,7 +39,11 @@ class Reference:
 def named_reference(groups: GroupCounts, value: Any, *, field: str) -> int:
     """Index of a reference group named in the spec; an absent one raises with the labels."""
     values = value if isinstance(value, tuple) else (value,)
-    label = INTERSECTION_JOIN.join(format_label(v) or "" for v in values)
+    known = [p for p, u in zip(groups.parts, groups.unknown) if not u]
+    named = [resolve_spec_value(v, sorted({p[i] for p in known}), field=field, column=c)
+             for i, (v, c) in enumerate(zip(values, groups.columns))]
+    label = INTERSECTION_JOIN.join(n if n is not None else (v if isinstance(v, str) else format_label(v) or "")
+                                   for n, v in zip(named, values))
     candidates = [l for l, u in zip(groups.labels, groups.unknown) if not u]
     if label not in candidates:
         raise DataError(f"{field}: reference group '{label}' does not occur in '{groups.attribute}'"

@@ -31,6 +31,7 @@ from audit.errors import ReasonCode, SpecError
 from audit.labels import UNKNOWN, binary_values, label_array
 from audit.spec import INTERSECTION_JOIN, AuditSpec, CustomMetricSpec
 from audit.stats import percentile_interval
+from audit.text_filter import filtered
 
 CUSTOM_COLUMNS = ["metric", "function", "attribute", "group", "n", "value", "ci_low", "ci_high", "status", "source"]
 SOURCE = "custom (fairlearn MetricFrame)"
@@ -139,8 +140,7 @@ def custom_rows(spec: AuditSpec, relation: Any) -> tuple[pd.DataFrame, np.ndarra
     assert spec.outcome is not None
     columns = list(dict.fromkeys([*spec.protected_columns, spec.outcome.column, spec.decision_column or ""]
                                  + ([spec.outcome.checked.column] if spec.outcome.checked else [])))
-    if spec.data.where:
-        relation = relation.filter(spec.data.where)
+    relation = filtered(relation, spec.data.where)
     frame = relation.project(", ".join(f'"{c}"' for c in columns)).df()
     y = binary_values(frame[spec.outcome.column], spec.outcome.positive)
     scores = None

@@ -31,10 +31,11 @@ import pandas as pd
 from audit._version import __version__, package_versions
 from audit.counts import RawCounts
 from audit.findings import derive
+from audit.near_duplicates import read_near_duplicates
 from audit.policy import overall
 from audit.result import AuditResult, Provenance
 from audit.sources import DataProvenance, EngineOptions, count_source, plan_for
-from audit.spec import AuditSpec, load_spec, spec_to_dict
+from audit.spec import AuditSpec, load_spec, spec_to_dict, spec_warnings
 from audit.thresholds import fixed_splits, top_count
 
 if TYPE_CHECKING:
@@ -128,6 +129,11 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
                   family_outside: "Sequence[float] | None" = None) -> AuditResult:
     """Every table, test and verdict of ``spec`` from counts made earlier; reads no data.
 
+    Groups spelled alike (Unicode form, surrounding spaces, letter case) are
+    named in a warning, and merged when ``data.merge_near_duplicates`` asks
+    (:func:`audit.near_duplicates.read_near_duplicates`); ``counted`` keeps the
+    counts as read, so every front end (run, the app, a reopened audit) merges the same way.
+
     Parameters
     ----------
     spec : AuditSpec
@@ -161,18 +167,21 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
     if not reusable(counted, spec):
         raise UsageError("the counts were made for another set-up (other columns, filter or score cut-offs); "
                          "count the data again for this spec", reason=ReasonCode.OPTION_INVALID)
-    raw = counted.raw
-    findings = derive(spec, raw, plan_for(spec).roles, source=counted.source, views=views,
-                      family_outside=family_outside)
+    roles = plan_for(spec).roles
+    reading = read_near_duplicates(spec, counted.raw, roles)  # named always, merged only on request
+    raw = reading.raw
+    findings = derive(spec, raw, roles, source=counted.source, views=views, family_outside=family_outside)
     spec_json = json.dumps(spec_to_dict(spec), sort_keys=True)
     provenance = Provenance(
         toolkit_version=__version__, packages=package_versions(),
         spec_sha256=hashlib.sha256(spec_json.encode()).hexdigest(), data=counted.data,
         rows_read=raw.rows_read, rows_used=findings.rows_used, engine=raw.engine, seed=spec.statistics.seed,
         created_at=created_at or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        model=model.provenance if model is not None else None)
-    notes = list(findings.notes) + (list(proxies.notes) if proxies is not None else [])
-    notes += list(model.notes) if model is not None else []
+        model=model.provenance if model is not None else None, merged_groups=dict(reading.merged))
+    notes = list(spec_warnings(spec)) + list(reading.notes) + list(findings.notes)
+    notes += (list(proxies.notes) if proxies is not None else []) + (list(model.notes) if model is not None else [])
+    if views is None:
+        notes += _idle_rules(spec, findings.verdicts)
     if not spec.policy:
         notes.append("the spec has no policy rules, so the overall verdict is inconclusive")
     return AuditResult(spec=spec, verdict=overall(list(findings.verdicts["verdict"])), groups=findings.groups,
@@ -180,6 +189,15 @@ def derive_result(spec: AuditSpec, counted: Counted, *, proxies: ProxyFindings |
                        notes=tuple(notes), provenance=provenance, counts=findings.primary,
                        tables=findings.tables | ({"proxies": proxies.table} if proxies is not None else {})
                        | (model.tables if model is not None else {}), family=findings.family)
+
+
+def _idle_rules(spec: AuditSpec, verdicts: Any) -> list[str]:
+    """A warning for every policy rule that judged no group (its metric is not reported in the views it names):
+    a rule that silently judges nothing would read as a rule that found nothing wrong."""
+    judged = set(verdicts["rule_index"].tolist()) if len(verdicts) else set()
+    return [f"warning: policy[{i}] ({rule.describe()}) judged no group: '{rule.metric}' is not reported in "
+            f"{'the views ' + ', '.join(repr(v) for v in rule.views) if rule.views else 'any view'} of this audit; "
+            f"check the rule's metric and views" for i, rule in enumerate(spec.policy) if i not in judged]
 
 
 def scan_proxies(spec: "str | Path | Mapping[str, Any] | AuditSpec", data: Any = None) -> ProxyFindings | None:

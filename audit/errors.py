@@ -55,6 +55,7 @@ class ReasonCode(str, Enum):
     AUDIT_NOT_OWNER = "audit_not_owner"
     MODEL_REFUSED = "model_refused"
     MODEL_INVALID = "model_invalid"
+    SPEC_VALUE_AMBIGUOUS = "spec_value_ambiguous"
 
 
 REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
@@ -87,6 +88,7 @@ REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
     ReasonCode.AUDIT_NOT_OWNER: ErrorCategory.USAGE,
     ReasonCode.MODEL_REFUSED: ErrorCategory.USAGE,
     ReasonCode.MODEL_INVALID: ErrorCategory.DATA,
+    ReasonCode.SPEC_VALUE_AMBIGUOUS: ErrorCategory.DATA,
 }
 
 

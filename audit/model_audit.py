@@ -28,6 +28,7 @@ from audit.errors import DataError, ReasonCode, SpecError, UsageError
 from audit.labels import binary_values
 from audit.models import LoadedModel, ModelOutput, load_model
 from audit.spec import AuditSpec
+from audit.text_filter import filtered
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class ModelFindings:
 
 def _read_frame(spec: AuditSpec, base_dir: Path, data: Any) -> tuple[pd.DataFrame, Any]:
     """(every row as pandas, the LoadedTable it came from or None)."""
-    from audit.readers import ReadOptions
+    from audit.sources import read_options
     from audit.uploads import LoadedTable, load_table
 
     if (data is None and spec.data.url) or is_spark_frame(data):
@@ -80,8 +81,7 @@ def _read_frame(spec: AuditSpec, base_dir: Path, data: Any) -> tuple[pd.DataFram
             raise SpecError("data.path: the spec names no data file for the model to score; add "
                             "'data: {path: FILE}', or pass the data directly", reason=ReasonCode.SPEC_INVALID)
         path = Path(spec.data.path)
-        data = load_table(path if path.is_absolute() else base_dir / path, options=ReadOptions(
-            encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
+        data = load_table(path if path.is_absolute() else base_dir / path, options=read_options(spec))
     if isinstance(data, LoadedTable):
         return data.table.to_pandas(), data
     if isinstance(data, pd.DataFrame):
@@ -141,7 +141,7 @@ def audited_positions(spec: AuditSpec, frame: pd.DataFrame) -> np.ndarray:
     from audit.uploads import locked_connection
 
     relation = locked_connection().from_df(frame.assign(__audit_row=np.arange(len(frame))))
-    kept = relation.filter(spec.data.where).project("__audit_row").fetchnumpy()["__audit_row"]
+    kept = filtered(relation, spec.data.where).project("__audit_row").fetchnumpy()["__audit_row"]
     return np.sort(np.asarray(kept, dtype=np.int64))
 
 

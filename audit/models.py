@@ -128,15 +128,19 @@ class LoadedModel(ABC):
                             f"on, in its order", reason=ReasonCode.COLUMN_NOT_FOUND)
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The feature columns, in order, with text columns as plain Python strings (object dtype).
+        """The feature columns, in order, typed as ``pandas.read_csv`` would type them.
 
-        scikit-learn converts an Arrow-backed text column to numpy on every transform; converting it once here
-        saves that on every later call (the flip test scores the same rows many times).
+        A CSV or Excel file is read as text (values as written, for the audit's groups), but a model is
+        almost always trained on a frame that ``pandas.read_csv`` typed: so a text feature whose every value
+        is a number is given to the model as numbers (``"007"`` as 7, as pandas reads it), and other text
+        columns as plain Python strings (object dtype; scikit-learn converts an Arrow-backed text column to
+        numpy on every transform, and the flip test scores the same rows many times). This is the model's
+        input only: the audit's groups keep the text as written. ``frame`` is not modified.
         """
         features = frame.loc[:, list(self.features)]
         text = [c for c in features.columns if isinstance(features[c].dtype, pd.StringDtype)
-                or str(features[c].dtype).startswith(("string", "large_string"))]
-        return features.astype({c: object for c in text}) if text else features
+                or str(features[c].dtype).startswith(("string", "large_string")) or features[c].dtype == object]
+        return features.assign(**{c: as_read_csv_would(features[c]) for c in text}) if text else features
 
     def describe(self) -> dict[str, Any]:
         """Provenance of the model for the result: file, format, SHA-256, features, positive class, threshold."""
@@ -331,6 +335,19 @@ def _load_estimator(path: Path, fmt: str, *, trust: bool) -> Any:
     except Exception as error:
         raise DataError(f"model.path: could not load '{path.name}' as a {fmt} file: {error}",
                         reason=ReasonCode.MODEL_INVALID) from None
+
+
+def as_read_csv_would(column: pd.Series) -> pd.Series:
+    """A text column as numbers when every value is one (as ``pandas.read_csv`` infers), else as Python
+    strings (object dtype); a column that is not all text is returned as it is."""
+    values = column.astype(object)
+    present = values[values.notna()]
+    if not len(present) or not all(isinstance(v, str) for v in present):
+        return column
+    try:
+        return pd.to_numeric(values, errors="raise")
+    except (ValueError, TypeError):
+        return values
 
 
 def _onnx_session(path: Path) -> Any:

@@ -6,6 +6,7 @@ compute nothing.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,16 @@ import pandas as pd
 
 from audit.family import Family
 from audit.result import AuditResult
-from audit.wording import SYMBOL, decision_sentence, direction, interval, number, p_value, people, percent, to_decide
+from audit.wording import (SYMBOL, decision_sentence, direction, escaped, interval, number, p_value, people, percent,
+                           to_decide, visible)
+
+# What Markdown would read as markup in a line of text: backslash, pipe (a table's cell), emphasis, code,
+# strikethrough, math, a "<" that opens raw HTML or an autolink, an entity reference, a link's "](" and an
+# underscore that can open or close emphasis (one not between two letters or digits).
+_MARKDOWN_ACTIVE = re.compile(r"[\\|*`~$]|<(?=[A-Za-z/!?])|&(?=#?[0-9A-Za-z]+;)|\](?=\()|_")
+# The characters XML 1.0 does not allow in a document, even as character references.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet", "excel": "Excel", "postgresql": "PostgreSQL", "arrow": "Arrow"}
 
 
 def family_sentence(family: Family) -> str:
@@ -42,8 +52,66 @@ def interval_headers(result: AuditResult) -> tuple[str, str]:
 
 
 def markdown_cell(value: Any) -> str:
-    """``value`` as written, safe in a Markdown table cell: pipes and backslashes escaped, line breaks as spaces."""
-    return " ".join(str(value).replace("\\", "\\\\").replace("|", "\\|").splitlines())
+    """``value`` as written, shown verbatim in a Markdown table cell, heading or list item.
+
+    Line breaks are shown as ``↵`` and control characters and bidirectional controls as escapes
+    (:func:`audit.wording.visible`), so a value never splits a row; then every character Markdown would read
+    as markup is escaped with a backslash: ``\\``, ``|``, ``*``, `````, ``~``, ``$``, a ``<`` before a letter,
+    ``/``, ``!`` or ``?`` (a tag or an autolink; ``n < 30`` is left as it is), an ``&`` that starts an entity,
+    the ``]`` of ``](`` and an ``_`` not between two letters or digits (``selection_rate`` is left as it is).
+    Brackets, colons and ``#`` mean nothing inside a line and are kept.
+
+    Examples
+    --------
+    >>> print(markdown_cell("a|b\\nc *x* _y_ selection_rate [t](u) <script> &amp; [bold]"))
+    a\\|b↵c \\*x\\* \\_y\\_ selection_rate [t\\](u) \\<script> \\&amp; [bold]
+    """
+    return _MARKDOWN_ACTIVE.sub(_markdown_escape, visible(value))
+
+
+def _markdown_escape(found: re.Match[str]) -> str:
+    """A backslash before ``found``, except an ``_`` between two letters or digits (never emphasis)."""
+    text, start = found.string, found.start()
+    if found.group() == "_" and 0 < start < len(text) - 1 and text[start - 1].isalnum() and text[start + 1].isalnum():
+        return "_"
+    return "\\" + found.group()
+
+
+def markdown_code(value: Any) -> str:
+    """``value`` as a Markdown code span, fenced by more backticks than it holds in a row; line breaks and
+    control characters made visible (:func:`audit.wording.visible`).
+
+    Examples
+    --------
+    >>> print(markdown_code("data.csv"), markdown_code("a`b"), markdown_code("`x"))
+    `data.csv` ``a`b`` `` `x ``
+    """
+    text = visible(value)
+    fence = "`" * (max((len(run) for run in re.findall("`+", text)), default=0) + 1)
+    padded = f" {text} " if text.startswith("`") or text.endswith("`") else text
+    return f"{fence}{padded}{fence}"
+
+
+def data_read_as(data: Any, *, declared: bool) -> str:
+    """How the data were read: the format, and for a CSV file its encoding (``declared`` by the spec's
+    ``data.encoding``, or detected) and delimiter. ``data`` is the provenance's ``data``
+    (:class:`audit.sources.DataProvenance`) or a :class:`audit.readers.TableInfo`.
+
+    Examples
+    --------
+    >>> from audit.sources import DataProvenance
+    >>> csv = DataProvenance("people.csv", "csv", None, "", encoding="cp1258", delimiter=";")
+    >>> data_read_as(csv, declared=False), data_read_as(csv, declared=True)
+    ("CSV, encoding cp1258 detected, delimiter ';'", "CSV, encoding cp1258 declared, delimiter ';'")
+    >>> data_read_as(DataProvenance("people.parquet", "parquet", None, ""), declared=False)
+    'Parquet'
+    """
+    parts = [_FORMAT_NAMES.get(str(data.format), visible(data.format))]
+    if data.encoding:
+        parts.append(f"encoding {visible(data.encoding)} {'declared' if declared else 'detected'}")
+    if data.delimiter:
+        parts.append(f"delimiter '{visible(data.delimiter)}'")
+    return ", ".join(parts)
 
 
 def _rows_by_rule(result: AuditResult) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -59,25 +127,11 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
 
     Each rule's table gives the estimate with its ordinary interval (at ``statistics.confidence``) and its
     family-level interval, the family-adjusted p-value, and why; the why of an inconclusive verdict ends with
-    what would decide it (:func:`audit.wording.to_decide`). Values from the data are written as they are.
+    what would decide it (:func:`audit.wording.to_decide`). Values from the data and the spec are written as they
+    are, escaped so that Markdown shows them verbatim and a line break in one never splits a row
+    (:func:`markdown_cell`).
     """
-    p = result.provenance
-    counts = result.verdict_counts()
-    decision = ([f"- {decision_sentence(result.counts.decision, result.spec.adverse, tiers=result.spec.tiers)}"]
-                if result.counts else [])
-    lines = [f"# Audit: {result.spec.system.name}", "",
-             f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
-             f"{counts['inconclusive']} inconclusive){' — strict mode: inconclusive counts as fail' if strict else ''}",
-             "",
-             f"- {_capitalised(family_sentence(result.family))}",
-             f"- Data: `{p.data.source}`; {p.rows_used:,} of {p.rows_read:,} {_unit(result)} audited; "
-             f"SHA-256 `{p.data.sha256}`",
-             *decision,
-             f"- Decision views: {', '.join(result.spec.view_names())}",
-             f"- Ordinary intervals at {percent(result.spec.statistics.confidence)}; comparisons table's p-values "
-             f"corrected by {result.spec.statistics.correction} within each view; minimum group size "
-             f"{result.spec.statistics.min_group_size} (for the point rule and asymptotic evidence)",
-             f"- Toolkit {p.toolkit_version}; spec SHA-256 `{p.spec_sha256[:16]}…`; seed {p.seed}", ""]
+    lines = _summary_head(result, strict)
     ordinary, family = interval_headers(result)
     for rule, rows in _rows_by_rule(result):
         lines += [f"## Rule: {markdown_cell(rule)}", "",
@@ -91,8 +145,30 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
     lines += _amount_sections(result)
     lines += _extra_sections(result)
     if result.notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in result.notes] + [""]
+        lines += ["## Notes", ""] + [f"- {markdown_cell(n)}" for n in result.notes] + [""]
     return "\n".join(lines)
+
+
+def _summary_head(result: AuditResult, strict: bool) -> list[str]:
+    """summary.md's title, overall verdict and the list of what was audited and how (data read as, views, ...)."""
+    p, spec = result.provenance, result.spec
+    counts = result.verdict_counts()
+    read_as = markdown_cell(data_read_as(p.data, declared=spec.data.encoding is not None))
+    decision = ([f"- {markdown_cell(decision_sentence(result.counts.decision, spec.adverse, tiers=spec.tiers))}"]
+                if result.counts else [])
+    return [f"# Audit: {markdown_cell(spec.system.name)}", "",
+            f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
+            f"{counts['inconclusive']} inconclusive){' — strict mode: inconclusive counts as fail' if strict else ''}",
+            "",
+            f"- {_capitalised(family_sentence(result.family))}",
+            f"- Data: {markdown_code(p.data.source)} ({read_as}); "
+            f"{p.rows_used:,} of {p.rows_read:,} {_unit(result)} audited; SHA-256 `{p.data.sha256}`",
+            *decision,
+            f"- Decision views: {', '.join(markdown_cell(v) for v in spec.view_names())}",
+            f"- Ordinary intervals at {percent(spec.statistics.confidence)}; comparisons table's p-values "
+            f"corrected by {spec.statistics.correction} within each view; minimum group size "
+            f"{spec.statistics.min_group_size} (for the point rule and asymptotic evidence)",
+            f"- Toolkit {p.toolkit_version}; spec SHA-256 `{p.spec_sha256[:16]}…`; seed {p.seed}", ""]
 
 
 def _capitalised(text: str) -> str:
@@ -134,16 +210,27 @@ def _amount_sections(result: AuditResult) -> list[str]:
         if not metrics:
             continue
         rows = result.groups[result.groups["view"] == f"amount: {amount.column}"]
-        header = " | ".join(f"{m.partition(':')[0]} | CI" for m in metrics)
-        lines += [f"## Amount: {amount.column} (a higher value is {amount.higher_is})", "",
+        header = " | ".join(f"{markdown_cell(m.partition(':')[0])} | CI" for m in metrics)
+        lines += [f"## Amount: {markdown_cell(amount.column)} (a higher value is {amount.higher_is})", "",
                   f"| attribute | group | n with a value | {header} |", "|---|---|---|" + "---|---|" * len(metrics)]
         for (attribute, group), cells in rows.groupby(["attribute", "group"], sort=False):
             by_metric = cells.set_index("metric")
             values = [f"{number(_value(by_metric, m, 'value'))} | "
                       f"{interval(_value(by_metric, m, 'ci_low'), _value(by_metric, m, 'ci_high'))}" for m in metrics]
-            lines.append(f"| {attribute} | {group} | {cells['n'].iloc[0]:,} | {' | '.join(values)} |")
+            lines.append(_table_row([markdown_cell(attribute), markdown_cell(group), f"{cells['n'].iloc[0]:,}",
+                                     *values]))
         lines.append("")
     return lines
+
+
+def _table_row(cells: list[str]) -> str:
+    """A Markdown table row of cells already escaped (:func:`markdown_cell`) or formatted by us."""
+    return "| " + " | ".join(cells) + " |"
+
+
+def _optional_cell(value: Any) -> str:
+    """:func:`markdown_cell`, or an empty cell for a missing value (None, NaN)."""
+    return "" if value is None or (isinstance(value, float) and value != value) else markdown_cell(value)
 
 
 def _value(rows: pd.DataFrame, metric: str, column: str) -> Any:
@@ -153,44 +240,61 @@ def _value(rows: pd.DataFrame, metric: str, column: str) -> Any:
 
 def _extra_sections(result: AuditResult) -> list[str]:
     """Short sections for thresholds, capacity, omnibus tests, overrides and proxies, when the audit has them."""
-    lines: list[str] = []
-    thresholds = result.table("thresholds")
-    if len(thresholds):
-        lines += ["## Score thresholds", "", "| view | cut-off | acted on | of | note |", "|---|---|---|---|---|"]
-        lines += [f"| {r['view']} | {number(r['cutoff'])} | {r['acted_on']:,} | {r['population']:,} | {r['note']} |"
-                  for r in thresholds.to_dict(orient="records")]
-        lines.append("")
-    tests = result.table("tests")
-    if len(tests):
-        lines += ["## Distribution tests", "", "| view | attribute | test | group | reference | statistic | p | effect |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for r in tests.to_dict(orient="records"):
-            lines.append(f"| {r['view']} | {r['attribute']} | {r['test']} | {r['group'] or ''} | "
-                         f"{r['reference'] or ''} | {number(r['statistic'])} | {p_value(r['p_value'])} | "
-                         f"{number(r['effect'])} {r['effect_name'] or ''} |")
-        lines.append("")
-    effects = result.table("override_effects")
-    if len(effects):
-        lines += ["## Human overrides: effect on each disparity", "",
-                  "| attribute | group | metric | recommendation ratio | final ratio | effect |", "|---|---|---|---|---|---|"]
-        lines += [f"| {r['attribute']} | {r['group']} | {r['metric']} | {number(r['recommendation_ratio'])} | "
-                  f"{number(r['final_ratio'])} | {r['effect']} |" for r in effects.to_dict(orient="records")]
-        lines.append("")
+    return (_threshold_section(result.table("thresholds")) + _test_section(result.table("tests"))
+            + _override_section(result.table("override_effects")) + _proxy_section(result))
+
+
+def _threshold_section(thresholds: pd.DataFrame) -> list[str]:
+    if not len(thresholds):
+        return []
+    return (["## Score thresholds", "", "| view | cut-off | acted on | of | note |", "|---|---|---|---|---|"]
+            + [_table_row([markdown_cell(r["view"]), number(r["cutoff"]), f"{r['acted_on']:,}",
+                           f"{r['population']:,}", _optional_cell(r["note"])])
+               for r in thresholds.to_dict(orient="records")] + [""])
+
+
+def _test_section(tests: pd.DataFrame) -> list[str]:
+    if not len(tests):
+        return []
+    return (["## Distribution tests", "", "| view | attribute | test | group | reference | statistic | p | effect |",
+             "|---|---|---|---|---|---|---|---|"]
+            + [_table_row([markdown_cell(r["view"]), markdown_cell(r["attribute"]), markdown_cell(r["test"]),
+                           _optional_cell(r["group"] or None), _optional_cell(r["reference"] or None),
+                           number(r["statistic"]), p_value(r["p_value"]),
+                           f"{number(r['effect'])} {_optional_cell(r['effect_name'] or None)}"])
+               for r in tests.to_dict(orient="records")] + [""])
+
+
+def _override_section(effects: pd.DataFrame) -> list[str]:
+    if not len(effects):
+        return []
+    return (["## Human overrides: effect on each disparity", "",
+             "| attribute | group | metric | recommendation ratio | final ratio | effect |",
+             "|---|---|---|---|---|---|"]
+            + [_table_row([markdown_cell(r["attribute"]), markdown_cell(r["group"]), markdown_cell(r["metric"]),
+                           number(r["recommendation_ratio"]), number(r["final_ratio"]), markdown_cell(r["effect"])])
+               for r in effects.to_dict(orient="records")] + [""])
+
+
+def _proxy_section(result: AuditResult) -> list[str]:
     proxies = result.table("proxies")
-    if len(proxies):
-        flagged = proxies[proxies["flagged"] == True]  # noqa: E712 - a pandas mask
-        lines += ["## Proxies", "", f"{len(flagged)} column(s) reveal a protected attribute at or above the "
-                                    f"threshold {number(result.spec.proxies.threshold)}:"  # type: ignore[union-attr]
-                  if len(flagged) else "No column reveals a protected attribute above the threshold.", ""]
-        lines += [f"- `{r['column']}` → {r['protected']}: {r['measure']} {number(r['strength'])}"
-                  for r in flagged.to_dict(orient="records")]
-        strongest = proxies[(proxies["rank"] == 1) & ~proxies["protected"].isin(set(flagged["protected"]))]
-        if len(strongest):
-            lines += ([""] if len(flagged) else []) + ["Strongest column for each attribute with none flagged:"]
-            lines += [f"- `{r['column']}` → {r['protected']}: {r['measure']} {number(r['strength'])}"
-                      for r in strongest.to_dict(orient="records")]
-        lines.append("")
-    return lines
+    if not len(proxies):
+        return []
+    flagged = proxies[proxies["flagged"] == True]  # noqa: E712 - a pandas mask
+    lines = ["## Proxies", "", f"{len(flagged)} column(s) reveal a protected attribute at or above the "
+                               f"threshold {number(result.spec.proxies.threshold)}:"  # type: ignore[union-attr]
+             if len(flagged) else "No column reveals a protected attribute above the threshold.", ""]
+    lines += [_proxy_item(r) for r in flagged.to_dict(orient="records")]
+    strongest = proxies[(proxies["rank"] == 1) & ~proxies["protected"].isin(set(flagged["protected"]))]
+    if len(strongest):
+        lines += ([""] if len(flagged) else []) + ["Strongest column for each attribute with none flagged:"]
+        lines += [_proxy_item(r) for r in strongest.to_dict(orient="records")]
+    return lines + [""]
+
+
+def _proxy_item(r: dict[str, Any]) -> str:
+    return (f"- {markdown_code(r['column'])} → {markdown_cell(r['protected'])}: {markdown_cell(r['measure'])} "
+            f"{number(r['strength'])}")
 
 
 def junit_xml(result: AuditResult, *, strict: bool = False) -> str:
@@ -198,24 +302,41 @@ def junit_xml(result: AuditResult, *, strict: bool = False) -> str:
 
     A failing group is a ``<failure>``; an inconclusive one is ``<skipped>``
     (a ``<failure>`` with ``strict``), so CI servers list every verdict.
+    Values are written as they are (ElementTree escapes ``<``, ``&``, quotes and
+    line breaks), except the characters XML 1.0 forbids (control characters
+    other than tab, newline and carriage return, U+FFFE, U+FFFF, lone
+    surrogates), written as visible escapes (:func:`xml_text`): the file always
+    parses.
     """
-    suites = ET.Element("testsuites", name=f"audit: {result.spec.system.name}")
+    suites = ET.Element("testsuites", name=xml_text(f"audit: {result.spec.system.name}"))
     for rule, rows in _rows_by_rule(result):
         failures = sum(r["verdict"] == "fail" or (strict and r["verdict"] == "inconclusive") for r in rows)
         skipped = sum(r["verdict"] == "inconclusive" and not strict for r in rows)
-        suite = ET.SubElement(suites, "testsuite", name=rule, tests=str(len(rows)), failures=str(failures),
+        suite = ET.SubElement(suites, "testsuite", name=xml_text(rule), tests=str(len(rows)), failures=str(failures),
                               errors="0", skipped=str(skipped))
         for r in rows:
             view = f" [{r['view']}]" if len(result.spec.view_names()) > 1 else ""
-            case = ET.SubElement(suite, "testcase", classname=f"{rule} · {r['attribute']}",
-                                 name=f"{r['attribute']} = {r['group']} vs {r['reference']}{view}")
-            message = junit_message(r, result)
+            case = ET.SubElement(suite, "testcase", classname=xml_text(f"{rule} · {r['attribute']}"),
+                                 name=xml_text(f"{r['attribute']} = {r['group']} vs {r['reference']}{view}"))
+            message = xml_text(junit_message(r, result))
             if r["verdict"] == "fail" or (strict and r["verdict"] == "inconclusive"):
                 ET.SubElement(case, "failure", message=message, type=r["verdict"]).text = message
             elif r["verdict"] == "inconclusive":
                 ET.SubElement(case, "skipped", message=message)
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def xml_text(value: Any) -> str:
+    """``value`` as text XML 1.0 allows: each character it forbids written as a visible escape
+    (:func:`audit.wording.escaped`); everything else, tab and line breaks included, kept as written.
+
+    Examples
+    --------
+    >>> print(xml_text("ward\\x01 <b> \\ufffe"))
+    ward\\x01 <b> \\ufffe
+    """
+    return _XML_FORBIDDEN.sub(lambda found: escaped(found.group()), str(value))
 
 
 def junit_message(row: dict[str, Any], result: AuditResult) -> str:

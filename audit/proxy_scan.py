@@ -16,6 +16,7 @@ from typing import Any
 from audit.proxies import ProxyScan, scan_proxies
 from audit.sources import open_relation, plan_for
 from audit.spec import AuditSpec
+from audit.text_filter import filtered, with_numbers
 
 
 def proxy_table(spec: AuditSpec, base_dir: Path, data: Any = None) -> ProxyScan:
@@ -23,10 +24,12 @@ def proxy_table(spec: AuditSpec, base_dir: Path, data: Any = None) -> ProxyScan:
     settings = spec.proxies
     assert settings is not None
     relation = open_relation(spec, base_dir, data)
-    if spec.data.where:
-        relation = relation.filter(f"coalesce(({spec.data.where})::BOOLEAN, FALSE)")
+    relation = filtered(relation, spec.data.where)
     plan = plan_for(spec)
     used = set(plan.columns) - set(spec.protected_columns)
+    candidates = [c for c in relation.columns if c not in used | set(settings.exclude) | set(spec.protected_columns)
+                  and (settings.columns is None or c in settings.columns)]
+    relation = with_numbers(relation, candidates)      # a file read as text: its numeric columns binned as numbers
     return scan_proxies(relation, spec.protected_columns, exclude=tuple(used | set(settings.exclude)),
                         columns=settings.columns, threshold=settings.threshold,
                         numeric_bins=settings.numeric_bins)

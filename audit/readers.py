@@ -22,8 +22,7 @@ Fast path and slow path
     UTF-8 CSV files (with or without a byte-order mark; ASCII is UTF-8) are
     read by DuckDB's own ``read_csv``, so rows never pass through Python.
     Other encodings (cp1252, UTF-16, ...) are decoded by ``pandas.read_csv``
-    and handed to DuckDB with ``con.from_df``; there pandas infers the column
-    types (integers, floats, booleans, text; dates stay text). Excel workbooks
+    and handed to DuckDB with ``con.from_df``, every column as text. Excel workbooks
     are read by ``pandas.read_excel(engine="openpyxl")`` and handed over the
     same way. Parquet is read by DuckDB's ``read_parquet``. No DuckDB
     extension is installed or loaded: only the built-in CSV and Parquet
@@ -42,17 +41,22 @@ Encoding
     binary, not text. A declared encoding is used as given and must decode
     the whole file.
 
-Type inference
-    DuckDB's sniffer infers types from ``sample_size=100_000`` rows (default
-    20 480). The relation is then checked once at open time by a query that
-    converts every typed column (``count(col)`` for each). If a value later
-    in the file does not fit the sniffed type, DuckDB would raise a conversion
-    error at scan time; in that case the file is sniffed again with
-    ``sample_size=-1`` (every row, so the types hold for every value) and, if
-    that still fails, every column is read as ``VARCHAR`` (``all_varchar``).
-    No value is ever turned into NULL silently: ``nullstr`` is only the empty
-    string, so empty fields are NULL while ``"NA"``, ``"N/A"`` and ``"NULL"``
-    stay text. CSV files must have a header row (``header=true``).
+Values as written
+    Every column of a CSV file or an Excel sheet is text, exactly as written:
+    never converted to booleans, numbers or dates, never trimmed or re-cased
+    (``yes``, ``TRUE``, ``01``, ``1.0``, ``1e2`` and ``05/01/2024`` stay what
+    they are and stay apart). Numbers are parsed later, only in the columns the
+    spec needs as numbers (score, amounts, weight, count), by
+    :func:`audit.numbers.parse_numbers`. An Excel cell is the text Excel shows
+    in a plain cell (a whole number without ``.0``, ``TRUE``/``FALSE``, a date
+    as ISO 8601). Parquet keeps its declared types.
+
+Missing values
+    The empty field is always missing (NULL). Other markers are missing only
+    when declared (``ReadOptions.missing``, the spec's ``data.missing``), and
+    then exactly as written: ``NA`` declared does not make ``na`` missing. An
+    undeclared ``NA``, ``N/A`` or ``NULL`` stays a value (the audit names it in
+    a note). CSV files must have a header row (``header=true``).
 
 Delimiter
     DuckDB's sniffer picks among comma, semicolon, tab and pipe; the dialect it
@@ -104,6 +108,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import datetime as _dt
 import csv
 import glob as globbing
 import hashlib
@@ -121,7 +126,6 @@ from typing import IO, Final, Union
 import duckdb
 import pandas as pd
 
-from audit.sql import quote_identifier
 from audit.errors import DataError, Problem, ReasonCode, SpecError, UsageError, did_you_mean, format_problems
 
 __all__ = ["MemoryFile", "ReadOptions", "TableInfo", "open_table", "file_sha256", "detect_format",
@@ -214,6 +218,10 @@ class ReadOptions:
         semicolon, tab or pipe.
     sheet : str, int or None
         Excel sheet name, or zero-based index. ``None`` reads the first sheet.
+    missing : tuple of str
+        Texts that mean a missing value in a CSV or Excel file, besides the
+        empty cell (always missing), matched exactly as written (case and
+        spaces count): ``("NA", "N/A")``. Parquet keeps its own nulls.
 
     Raises
     ------
@@ -226,9 +234,13 @@ class ReadOptions:
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | int | None = None
+    missing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems: list[Problem] = []
+        if not isinstance(self.missing, tuple) or not all(isinstance(m, str) for m in self.missing):
+            problems.append(Problem("data.missing", f"must be a list of texts such as ['NA', 'N/A']; got "
+                                                    f"{self.missing!r}"))
         if self.encoding is not None:
             try:
                 codecs.lookup(self.encoding)
@@ -423,7 +435,8 @@ def open_table(source: str | os.PathLike[str] | MemoryFile, con: duckdb.DuckDBPy
         for scan in scans:
             if scan.size == 0:
                 raise _empty(scan.path, "it is 0 bytes long", fmt)
-        relation = _open_parquet(files, con, shown) if fmt == "parquet" else _open_excel(files[0], con, options)
+        relation = (_open_parquet(files, con, shown) if fmt == "parquet"
+                    else _open_excel(files[0], con, options))
         encoding, detected, delimiter = None, False, None
     digest = _combine([s.sha256 for s in scans]) if glob else scans[0].sha256
     info = TableInfo(path=source.name if isinstance(source, MemoryFile) else shown, format=fmt, encoding=encoding,
@@ -809,49 +822,41 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _csv_sql(targets: Sequence[str], delimiter: str | None, sample: int, all_varchar: bool,
+def _csv_sql(targets: Sequence[str], delimiter: str | None, missing: Sequence[str] = (),
              function: str = "read_csv") -> str:
+    """Every column as text (``all_varchar``), the empty field and ``missing`` as NULL."""
     target = (_sql_string(targets[0]) if function == "sniff_csv"
               else "[" + ", ".join(_sql_string(t) for t in targets) + "]")
-    args = [target, "header = true", "nullstr = ''", f"sample_size = {sample}"]
+    nulls = "[" + ", ".join(_sql_string(m) for m in ("", *missing)) + "]"
+    args = [target, "header = true", f"nullstr = {nulls}", f"sample_size = {_SAMPLE_ROWS}", "all_varchar = true"]
     if delimiter is not None:
         args.append(f"delim = {_sql_string(delimiter)}")
-    if all_varchar:
-        args.append("all_varchar = true")
     return f"SELECT * FROM {function}({', '.join(args)})"
 
 
 def _duckdb_csv(files: list[_Source], con: duckdb.DuckDBPyConnection, options: ReadOptions,
                 shown: str) -> tuple[duckdb.DuckDBPyRelation, str]:
-    attempts = ((_SAMPLE_ROWS, False), (-1, False), (_SAMPLE_ROWS, True))
     delimiter = options.delimiter
     with _duckdb_targets(files, con) as targets:
-        for sample, all_varchar in attempts:
-            try:
-                relation = con.sql(_csv_sql(targets, options.delimiter, sample, all_varchar))
-                if delimiter is None:
-                    sniffed = con.sql(_csv_sql(targets, None, sample, all_varchar, "sniff_csv").replace(
-                        "SELECT *", "SELECT Delimiter", 1)).fetchall()
-                    delimiter = sniffed[0][0] if sniffed else ","
-            except duckdb.Error as exc:
-                raise _csv_failure(exc, files, options.delimiter, "utf-8", shown, targets) from None
-            if options.delimiter is None:
-                _check_single_column(relation.columns, files[0], "utf-8", shown)
-            typed = [c for c, t in zip(relation.columns, relation.types) if str(t) != "VARCHAR"]
-            counts = ", ".join(["count(*)"] + [f"count({quote_identifier(c)})" for c in typed])
-            try:
-                relation = _held(relation, con, files)
-                row = relation.aggregate(counts).fetchall()[0]
-            except duckdb.ConversionException:
-                continue                              # a value the sniffer did not see: widen the sample
-            except duckdb.Error as exc:
-                raise _csv_failure(exc, files, options.delimiter or delimiter, "utf-8", shown, targets) from None
-            if not row or row[0] == 0:
-                raise _empty(files[0] if len(files) == 1 else Path(shown),
-                             f"it has a header with the columns {_names(relation.columns)} but no data rows")
-            return relation, delimiter
-    raise DataError(f"Cannot read {shown}: DuckDB could not convert its values even as text. Check that it is "
-                    "a CSV text file.", reason=ReasonCode.DATA_UNREADABLE)  # pragma: no cover - all_varchar
+        try:
+            relation = con.sql(_csv_sql(targets, options.delimiter, options.missing))
+            if delimiter is None:
+                sniffed = con.sql(_csv_sql(targets, None, function="sniff_csv").replace(
+                    "SELECT *", "SELECT Delimiter", 1)).fetchall()
+                delimiter = sniffed[0][0] if sniffed else ","
+        except duckdb.Error as exc:
+            raise _csv_failure(exc, files, options.delimiter, "utf-8", shown, targets) from None
+        if options.delimiter is None:
+            _check_single_column(relation.columns, files[0], "utf-8", shown)
+        try:
+            relation = _held(relation, con, files)
+            row = relation.aggregate("count(*)").fetchall()[0]
+        except duckdb.Error as exc:
+            raise _csv_failure(exc, files, options.delimiter or delimiter, "utf-8", shown, targets) from None
+        if not row or row[0] == 0:
+            raise _empty(files[0] if len(files) == 1 else Path(shown),
+                         f"it has a header with the columns {_names(relation.columns)} but no data rows")
+        return relation, delimiter
 
 
 def _names(columns: Sequence[str], limit: int = 10) -> str:
@@ -994,7 +999,8 @@ def _pandas_csv(files: list[_Source], con: duckdb.DuckDBPyConnection, options: R
             names = _dedupe(header.iloc[0].tolist()) if len(header) else []
             with _open_binary(file) as handle:
                 frame = pd.read_csv(handle, encoding=codec, sep=delimiter, header=0, names=names or None,
-                                    keep_default_na=False, na_values=[""], low_memory=False, index_col=False)
+                                    dtype=str, keep_default_na=False, na_values=["", *options.missing],
+                                    low_memory=False, index_col=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, UnicodeError, csv.Error) as exc:
             raise _csv_failure(exc, [file], delimiter, codec, _shown(file)) from None
         if options.delimiter is None:
@@ -1064,8 +1070,8 @@ def _open_excel(path: _Source, con: duckdb.DuckDBPyConnection, options: ReadOpti
     name = sheets[sheet] if isinstance(sheet, int) else sheet
     try:
         with _open_binary(path) as handle:
-            raw = pd.read_excel(handle, sheet_name=name, header=None, engine="openpyxl", keep_default_na=False,
-                                na_values=[""])
+            raw = pd.read_excel(handle, sheet_name=name, header=None, engine="openpyxl", dtype=object,
+                                keep_default_na=False, na_values=[""])
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise DataError(f"Cannot read sheet '{name}' of {shown}: {_first_line(str(exc))}. Open it in Excel and "
                         "save it again as .xlsx, or export the sheet as CSV.",
@@ -1081,22 +1087,28 @@ def _open_excel(path: _Source, con: duckdb.DuckDBPyConnection, options: ReadOpti
         raise DataError(f"{_capitalised(shown)} has no rows: sheet '{name}' has a header with the columns "
                         f"{_names(names)} but no data rows. Check that you exported the right sheet.",
                         reason=ReasonCode.DATA_EMPTY)
-    frame = pd.DataFrame({c: _tidy_column(body[c]) for c in names})
+    missing = frozenset(options.missing)
+    frame = pd.DataFrame({c: body[c].map(lambda v: _cell_text(v, missing)).astype("string") for c in names})
     return con.from_df(frame)
 
 
-def _tidy_column(series: pd.Series) -> pd.Series:
-    """One type per column: all-number cells become numeric, mixed cells (numbers and text) become text."""
-    kinds = {type(v) for v in series.dropna()}
-    if kinds and kinds <= {int, float}:
-        numeric = pd.to_numeric(series)
-        return numeric.astype("Int64") if kinds == {int} and series.isna().any() else numeric
-    if len(kinds) <= 1:
-        return series.infer_objects()
-    return series.map(_cell_text, na_action="ignore").astype("str")
+def _cell_text(value: object, missing: frozenset[str] = frozenset()) -> str | None:
+    """A cell as the text Excel shows for it in a plain cell, or None when empty or a declared missing marker.
 
-
-def _cell_text(value: object) -> str:
-    if isinstance(value, float) and value.is_integer():
+    Text cells are kept exactly (spaces and case); a whole number is written without a decimal point (Excel
+    stores ``1`` and ``1.0`` as the same number); other numbers as Python's shortest round-trip text; a
+    logical cell as ``TRUE``/``FALSE``; a date as ISO 8601 (``2024-01-05``, with the time only when it is not
+    midnight), never in a locale's day or month order.
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 53:
         return str(int(value))
-    return str(value)
+    if isinstance(value, (_dt.datetime, pd.Timestamp)):
+        return value.date().isoformat() if value.time() == _dt.time() else value.isoformat()
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    text = str(value)
+    return None if text in missing else text

@@ -68,6 +68,9 @@ class Provenance:
     created_at: str
     model: dict[str, Any] | None = None
     """The model the audit scored with (file, format, SHA-256, features), when the spec names one."""
+    merged_groups: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Near-duplicate spellings of protected columns merged on request (``data.merge_near_duplicates``):
+    ``{column: {spelling: merged_into}}``; empty when nothing was merged (see :mod:`audit.near_duplicates`)."""
 
 
 def _clean(value: Any) -> Any:

@@ -18,8 +18,9 @@ files or URLs; a filter that tries is a ``WHERE_INVALID`` error (worded by
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +35,7 @@ from audit.thresholds import median_from, score_splits
 from audit.errors import DataError, ReasonCode, SpecError, UsageError
 from audit.spec import AuditSpec
 from audit.sql import quote_identifier
+from audit.text_filter import KEPT_COLUMN, filter_types, with_kept_column
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class DataProvenance:
     encoding: str | None = None
     delimiter: str | None = None
     size_bytes: int | None = None
+    encoding_detected: bool | None = None
 
 
 def _fields(spec: AuditSpec) -> dict[str, str]:
@@ -119,6 +122,94 @@ def _check_counts(missing: int, negative: int, fractional: int, minimum: float, 
                         f"data.weight", reason=ReasonCode.COUNT_INVALID)
 
 
+def _number_of(table: SqlTable, column: str) -> str:
+    """SQL of a numeric column as a 64-bit float; a text column read with TRY_CAST (NULL where not a number)."""
+    d = table.dialect
+    return d.try_double(d.quote(column)) if table.is_text(column) else d.double(d.quote(column))
+
+
+_WHY_NUMBERS = {
+    "data.weight": "every row needs a finite weight of zero or more",
+    "data.count_column": "every row of an aggregate table needs a whole number of people (0 for an empty cell)",
+}
+
+
+@dataclass(frozen=True)
+class _NumberCheck:
+    """What the pass before the counting checks in one column that must hold numbers.
+
+    A text column (a CSV or Excel file's) is read as numbers here and nowhere earlier: every value that is
+    not a number (``1,5``, ``n/a``) is refused, never dropped. NaN and ±inf are refused in a weight or count
+    column whatever its type, and in a text score or amount column (where ``NaN`` was written as text); in a
+    typed float score, NaN stays a missing value as in pandas.
+    """
+
+    column: str
+    field: str
+    quoted: str
+    conditions: tuple[tuple[str, str], ...]    # (kind, SQL condition of a bad row): "text", "nonfinite"
+
+    @classmethod
+    def of(cls, table: SqlTable, column: str, field: str) -> "_NumberCheck":
+        d, q, text = table.dialect, table.dialect.quote(column), table.is_text(column)
+        x = _number_of(table, column)
+        found = [("text", f"{q} IS NOT NULL AND {x} IS NULL")] if text else []
+        if text or field in _WHY_NUMBERS:
+            found.append(("nonfinite", f"{x} IS NOT NULL AND {d.not_finite(x)}"))
+        return cls(column, field, q, tuple(found))
+
+    def parts(self, i: int) -> list[str]:
+        """The profile query's columns: how many bad rows of each kind, and one bad value."""
+        return [p for kind, condition in self.conditions
+                for p in (f"count(*) FILTER (WHERE {condition}) AS {kind}{i}",
+                          f"min({self.quoted}) FILTER (WHERE {condition}) AS {kind}_example{i}")]
+
+    def raise_if_bad(self, row: Any, i: int, table: SqlTable, source: str) -> None:
+        """Raise DataError naming the column, how many rows, one value and the first row, when any is bad."""
+        for kind, condition in self.conditions:
+            bad = row[f"{kind}{i}"]
+            if bad is not None and not pd.isna(bad) and int(bad) > 0:
+                raise _bad_numbers(self, kind, int(bad), row[f"{kind}_example{i}"], condition, table, source)
+
+
+def _bad_numbers(check: _NumberCheck, kind: str, bad: int, example: Any, condition: str, table: SqlTable,
+                 source: str) -> DataError:
+    """The message for values of a numeric column that are not numbers, or not finite ones: the column, how
+    many rows, the first such row (DuckDB) and its value, and what to do."""
+    first = _first_bad(table, condition, check.quoted)
+    if first is not None:
+        example = first[1]
+    where = f", the first in data row {first[0]:,} (counting from 1 after the header)" if first else ""
+    what = "values that are not numbers" if kind == "text" else "values that are not finite numbers (NaN or ±inf)"
+    why = _WHY_NUMBERS.get(check.field, "it must hold numbers written with a decimal point, such as 0.75")
+    if re.fullmatch(r"\s*[+-]?\d+,\d+\s*", str(example)):
+        hint = "; the file seems to use a decimal comma: export it with a decimal point"
+    elif check.field in _WHY_NUMBERS:
+        hint = "; fix those rows, or leave them out with data.where"
+    else:
+        hint = f"; if '{example}' means a missing value, declare it with data.missing: ['{example}']"
+    reason = {"data.weight": ReasonCode.WEIGHT_INVALID, "data.count_column": ReasonCode.COUNT_INVALID}.get(
+        check.field, ReasonCode.SCORE_NOT_NUMERIC)
+    return DataError(f"{check.field}: column '{check.column}' in {source} has {bad:,} row{'s' if bad != 1 else ''} "
+                     f"with {what}, such as '{example}'{where}; {why}{hint}", reason=reason)
+
+
+def _first_bad(table: SqlTable, condition: str, quoted: str) -> tuple[int, Any] | None:
+    """(1-based position, value) of the first row where ``condition`` holds, in the order rows were read
+    (DuckDB, whose CSV and Excel readers keep the file's order when told to); None on other engines."""
+    if not isinstance(table, DuckTable):
+        return None
+    if table.connection is not None:
+        table.connection.execute("SET preserve_insertion_order = true")
+    try:
+        found = table.fetch(f"SELECT audit_row, audit_value FROM (SELECT row_number() OVER () AS audit_row, "
+                            f"{quoted} AS audit_value, * FROM {table.source}) WHERE {condition} "
+                            f"ORDER BY audit_row LIMIT 1")
+    except SqlFailure:
+        return None
+    return (int(found["audit_row"].iloc[0]), found["audit_value"].iloc[0]) if len(found) else None
+
+
 def _check_weights(missing: int, minimum: float, column: str, source: str) -> None:
     if missing:
         raise DataError(f"data.weight: column '{column}' in {source} has {missing:,} empty values; every row "
@@ -129,9 +220,12 @@ def _check_weights(missing: int, minimum: float, column: str, source: str) -> No
 
 
 def _check_sql_types(table: SqlTable, spec: AuditSpec, source: str) -> None:
-    """Every column that must hold numbers does, by the engine's column types (no pass over the rows)."""
+    """Every column that must hold numbers does, by the engine's column types (no pass over the rows).
+
+    A text column (a CSV file's) passes here: its values are read as numbers, and checked, in :func:`_profile`.
+    """
     for column, field in _numeric_columns(spec):
-        if not table.is_numeric(column):
+        if not table.is_numeric(column) and not table.is_text(column):
             raise _not_numbers(_not_number_examples(table, column), column, field, source)
 
 
@@ -162,22 +256,26 @@ def _profile(table: SqlTable, spec: AuditSpec, plan: CountPlan, *, fingerprint: 
     negative weights, and a filter that is not valid SQL on this data.
     """
     d = table.dialect
-    parts: list[str] = []
+    checks = [_NumberCheck.of(table, column, field) for column, field in _numeric_columns(spec)]
+    parts = [p for i, check in enumerate(checks) for p in check.parts(i)]
     if plan.weight:
-        q = d.double(d.quote(plan.weight))
-        parts += [f"count(*) FILTER (WHERE {q} IS NULL) AS weight_missing", f"min({q}) AS weight_min"]
+        q = _number_of(table, plan.weight)
+        parts += [f"count(*) FILTER (WHERE {q} IS NULL) AS weight_missing",
+                  f"min({q}) FILTER (WHERE NOT ({d.not_finite(q)})) AS weight_min"]
     if plan.count:
-        q = d.double(d.quote(plan.count))
-        fractional = f"{q} <> floor({q})"
+        q = _number_of(table, plan.count)
+        finite = f"NOT ({d.not_finite(q)})"
+        fractional = f"{finite} AND {q} <> floor({q})"
         parts += [f"count(*) FILTER (WHERE {q} IS NULL) AS count_missing",
                   f"count(*) FILTER (WHERE {q} < 0) AS count_negative",
-                  f"count(*) FILTER (WHERE {fractional}) AS count_fractional", f"min({q}) AS count_min",
+                  f"count(*) FILTER (WHERE {fractional}) AS count_fractional",
+                  f"min({q}) FILTER (WHERE {finite}) AS count_min",
                   f"min({q}) FILTER (WHERE {fractional}) AS count_example"]
     axes = ([plan.score] if plan.score else []) + list(plan.amounts)
     kept = d.kept(plan.where)
-    people = d.double(d.quote(plan.count)) if plan.count else "1"
+    people = _number_of(table, plan.count) if plan.count else "1"
     for i, axis in enumerate(axes):
-        x = d.number(axis.column)
+        x = d.number(axis.column, text=table.is_text(axis.column))
         inside = f"FILTER (WHERE {kept} AND {x} IS NOT NULL)"
         parts += [f"{d.distinct(x)} {inside} AS distinct{i}", f"min({x}) {inside} AS low{i}",
                   f"max({x}) {inside} AS high{i}", f"sum({people}) {inside} AS people{i}"]
@@ -195,6 +293,8 @@ def _profile(table: SqlTable, spec: AuditSpec, plan: CountPlan, *, fingerprint: 
         value = row[name]
         return 0.0 if value is None or pd.isna(value) else float(value)
 
+    for i, check in enumerate(checks):
+        check.raise_if_bad(row, i, table, source)
     if plan.weight:
         _check_weights(int(number("weight_missing")), number("weight_min"), plan.weight, source)
     if plan.count:
@@ -330,6 +430,7 @@ def _count_table(table: SqlTable, spec: AuditSpec, plan: CountPlan, *, source: s
                  progress: Progress | None) -> tuple[RawCounts, str | None]:
     """Check and count a SQL table: at most one pass of checks, the binning queries, one counting pass."""
     _check_sql_types(table, spec, source)
+    table, plan = _typed_filter(table, plan)
     profile = _profile(table, spec, plan, fingerprint=fingerprint, progress=progress, source=source)
     d = table.dialect
     where = d.kept(plan.where)
@@ -341,6 +442,25 @@ def _count_table(table: SqlTable, spec: AuditSpec, plan: CountPlan, *, source: s
                 spec, axis.column, low, high, int(people), _sql_kth_largest(table, d.number(axis.column), where,
                                                                             count)))
     return count_sql(table, plan, progress=progress), profile.fingerprint
+
+
+def _typed_filter(table: SqlTable, plan: CountPlan) -> tuple[SqlTable, CountPlan]:
+    """A file read as text whose ``data.where`` names text columns: the filter evaluated over their typed
+    view (:mod:`audit.text_filter`) into one more column, which becomes the plan's filter."""
+    if not plan.where or not isinstance(table, DuckTable):
+        return table, plan
+    import duckdb
+
+    try:
+        types = filter_types(table.relation, plan.where)
+        if not any(t != "VARCHAR" for t in types.values()):
+            return table, plan
+        relation = with_kept_column(table.relation, plan.where, types)
+    except duckdb.Error as error:
+        failure = SqlFailure(str(error).strip().splitlines()[0], permission=isinstance(error, duckdb.PermissionException))
+        raise _sql_error(failure, plan, table.columns) from None
+    return (DuckTable(relation, table.connection),
+            replace(plan, where=quote_identifier(KEPT_COLUMN)))
 
 
 def _too_many_values(table: SqlTable, column: str, where: str, estimate: float) -> bool:
@@ -369,6 +489,7 @@ def _count_file(table: SqlTable, info: Any, name: str, spec: AuditSpec, plan: Co
     raw, _ = _count_table(table, spec, plan, source=source, fingerprint=False, progress=progress)
     return raw, DataProvenance(source=name, format=info.format, sha256=info.sha256,
                                fingerprint_method="sha256 of the file's bytes", encoding=info.encoding,
+                               encoding_detected=info.encoding_detected if info.encoding else None,
                                delimiter=info.delimiter, size_bytes=info.size_bytes)
 
 
@@ -403,7 +524,7 @@ def _count_spark_file(spec: AuditSpec, base_dir: Path, plan: CountPlan, fields: 
         raise UsageError(f"data.path: --engine spark reads Parquet and CSV files, not {fmt}; convert the file, or "
                          f"run without --engine spark", reason=ReasonCode.UNSUPPORTED_DATA)
     digest = file_sha256(text) if local else None
-    frame = spark_read(spark_session(master), text, fmt)
+    frame = spark_read(spark_session(master), text, fmt, missing=tuple(spec.data.missing or ()))
     table = SparkTable(frame)
     try:
         source = f"'{spec.data.path}'"
@@ -456,7 +577,7 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *, fingerpri
         Data of an unsupported type, ``engine="spark"`` without a file, or a
         driver (PostgreSQL, PySpark) that is not installed.
     """
-    from audit.uploads import LoadedTable, locked_connection, relation_of
+    from audit.uploads import LoadedTable, locked_connection
 
     plan = plan_for(spec)
     fields = _fields(spec)
@@ -477,7 +598,8 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *, fingerpri
         return _count_file(DuckTable(relation, con, cheap_row_count=info.format == "parquet"), info,
                            str(spec.data.path), spec, plan, fields, progress)
     if isinstance(data, LoadedTable):
-        return _count_file(DuckTable(relation_of(data)), data.info, data.name, spec, plan, fields, progress)
+        return _count_file(DuckTable(_loaded_relation(data, spec)), data.info, data.name, spec, plan, fields,
+                           progress)
     if isinstance(data, pd.DataFrame):
         source = "the DataFrame"
         check_columns([str(c) for c in data.columns], plan, source=source, fields=fields)
@@ -507,16 +629,24 @@ def count_source(spec: AuditSpec, base_dir: Path, data: Any = None, *, fingerpri
                                fingerprint_method=method if fingerprint else "not computed")
 
 
+def read_options(spec: AuditSpec) -> Any:
+    """How the spec says its file is read: :class:`audit.readers.ReadOptions` from ``data``."""
+    from audit.readers import ReadOptions
+
+    data = spec.data
+    return ReadOptions(encoding=data.encoding, delimiter=data.delimiter, sheet=data.sheet,
+                       missing=tuple(data.missing or ()))
+
+
 def _open_file(spec: AuditSpec, base_dir: Path) -> tuple[Any, Any, Any]:
     """(connection, relation, TableInfo) of the spec's file on a DuckDB connection of its own."""
     import duckdb
 
-    from audit.readers import ReadOptions, open_table
+    from audit.readers import open_table
 
     path = Path(spec.data.path or "")
     con = duckdb.connect(config={"preserve_insertion_order": False})
-    relation, info = open_table(path if path.is_absolute() else base_dir / path, con, options=ReadOptions(
-        encoding=spec.data.encoding, delimiter=spec.data.delimiter, sheet=spec.data.sheet))
+    relation, info = open_table(path if path.is_absolute() else base_dir / path, con, options=read_options(spec))
     return con, relation, info
 
 
@@ -533,7 +663,7 @@ def open_relation(spec: AuditSpec, base_dir: Path, data: Any = None) -> Any:
         For a database (``data.url``) or a Spark DataFrame: these scans run on
         files and data in memory only.
     """
-    from audit.uploads import LoadedTable, locked_connection, relation_of
+    from audit.uploads import LoadedTable, locked_connection
 
     if (data is None and spec.data.url) or is_spark_frame(data):
         where = "a database (data.url)" if data is None else "a Spark DataFrame"
@@ -541,12 +671,29 @@ def open_relation(spec: AuditSpec, base_dir: Path, data: Any = None) -> Any:
                          f"memory only, not on {where}; remove 'proxies' from the spec for this run, or export the "
                          f"candidate columns to a Parquet file and audit that", reason=ReasonCode.UNSUPPORTED_DATA)
     if isinstance(data, LoadedTable):
-        return relation_of(data)
+        return _loaded_relation(data, spec)
     if data is None:
         return _open_file(spec, base_dir)[1]
     if isinstance(data, pd.DataFrame):
         return locked_connection().from_df(data)
     return _as_relation(data)[0]
+
+
+def _loaded_relation(data: Any, spec: AuditSpec) -> Any:
+    """A file read into memory (a LoadedTable) as a relation, with the spec's ``data.missing`` markers as NULL
+    in its text columns: the file may have been read before the spec was known (an upload), and the audit must
+    count it exactly as ``audit run`` counts the file (a no-op when it was read with the same markers)."""
+    from audit.uploads import relation_of
+
+    relation = relation_of(data)
+    markers = tuple(spec.data.missing or ())
+    if not markers:
+        return relation
+    listing = ", ".join("'" + m.replace("'", "''") + "'" for m in markers)
+    columns = [f"(CASE WHEN {quote_identifier(c)} IN ({listing}) THEN NULL ELSE {quote_identifier(c)} END) AS "
+               f"{quote_identifier(c)}" if str(t).upper() == "VARCHAR" else quote_identifier(c)
+               for c, t in zip(relation.columns, relation.types)]
+    return relation.project(", ".join(columns))
 
 
 def _as_relation(data: Any) -> tuple[Any, str]:

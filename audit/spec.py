@@ -17,12 +17,13 @@ from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, StrictBool, ValidationError, WithJsonSchema, field_validator,
                       model_validator)
 
 from audit.errors import Problem, ReasonCode, SpecError, did_you_mean, format_problems
 from audit.labels import format_label
 from audit.metrics import EXTRA_METRICS, METRICS, get_metric, metric_family
+from audit.spec_yaml import SpecLoader, load_spec_yaml
 
 SPEC_VERSION = 2
 INTERSECTION_JOIN = " × "
@@ -31,6 +32,16 @@ Scalar = Union[str, int, float, bool]
 _SCALAR_SCHEMA = {"type": ["string", "number", "boolean"]}
 Values = Annotated[tuple[Scalar, ...] | None, WithJsonSchema({
     "anyOf": [_SCALAR_SCHEMA, {"type": "array", "items": _SCALAR_SCHEMA, "minItems": 1}, {"type": "null"}]})]
+
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+"""A number that is neither NaN nor infinite (``.nan`` and ``.inf`` are refused where a number is meant)."""
+
+MAX_SHEET = 10_000
+"""Highest sheet index of ``data.sheet`` (a workbook has far fewer)."""
+
+MAX_ROWS = 10**12
+"""Bound of the fields that count people (``top_k``, ``min_group_size``): far above any real data set."""
 
 
 class _Model(BaseModel):
@@ -67,7 +78,18 @@ class DataSpec(_Model):
     weight: str | None = Field(None, description="Column of non-negative sample weights.")
     encoding: str | None = Field(None, description="Text encoding of a CSV file (default: detected).")
     delimiter: str | None = Field(None, description="Field delimiter of a CSV file (default: detected).")
-    sheet: str | int | None = Field(None, description="Excel sheet name or index (default: the first).")
+    sheet: Annotated[str | int | None, WithJsonSchema({"anyOf": [
+        {"type": "string"}, {"type": "integer", "minimum": 0, "maximum": MAX_SHEET}, {"type": "null"}]})] = Field(
+        None, description="Excel sheet name or index from 0 (default: the first).")
+    missing: tuple[str, ...] | None = Field(
+        None, description="Texts that mean a missing value in CSV and Excel files, besides the empty cell "
+                          "(which is always missing), for example ['NA', 'N/A', 'null']. Matched exactly as "
+                          "written (case and spaces count). Values not listed stay values.")
+    merge_near_duplicates: StrictBool = Field(
+        False, description="Merge groups of a protected column that differ only in Unicode normalisation "
+                           "(NFC), surrounding spaces or letter case into their most frequent spelling; the "
+                           "merge is recorded in the result. Off by default: such groups are kept apart and "
+                           "named in a warning.")
     count_column: str | None = Field(
         None, description="Aggregate input: each row is a cell of a table of counts, and this column says how "
                           "many people it stands for (non-negative whole numbers).")
@@ -79,6 +101,13 @@ class DataSpec(_Model):
     query: str | None = Field(None, description="With url: one SELECT statement, in the database's SQL, whose "
                                                 "rows are audited (instead of table).")
 
+    @field_validator("sheet")
+    @classmethod
+    def _sheet_index(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, int) and not 0 <= value <= MAX_SHEET:
+            raise ValueError(f"a sheet's index counts from 0 (the first sheet) to {MAX_SHEET}; got {value}")
+        return value
+
     @model_validator(mode="after")
     def _one_source(self) -> "DataSpec":
         if self.path and self.url:
@@ -86,7 +115,7 @@ class DataSpec(_Model):
         if self.url:
             if (self.table is None) == (self.query is None):
                 raise ValueError("with 'url', give exactly one of 'table' or 'query'")
-            file_options = [k for k in ("encoding", "delimiter", "sheet") if getattr(self, k) is not None]
+            file_options = [k for k in ("encoding", "delimiter", "sheet", "missing") if getattr(self, k) is not None]
             if file_options:
                 raise ValueError(f"{', '.join(file_options)} only apply to files, not to a database 'url'")
             if not self.url.lower().startswith(("postgresql://", "postgres://")):
@@ -174,8 +203,8 @@ class FinalDecisionSpec(LabelSpec):
 class ThresholdSpec(_Model):
     """One way of turning the score into a decision: a cut-off, the k highest, or the top per cent."""
 
-    value: float | None = Field(None, description="Cut-off: score >= value is positive.")
-    top_k: int | None = Field(None, ge=1, description="The k highest scores are acted on (capacity).")
+    value: Finite | None = Field(None, description="Cut-off: score >= value is positive.")
+    top_k: int | None = Field(None, ge=1, le=MAX_ROWS, description="The k highest scores are acted on (capacity).")
     top_percent: float | None = Field(None, gt=0, le=100, description="The highest p per cent are acted on.")
 
     @model_validator(mode="after")
@@ -202,14 +231,21 @@ def _thresholds_before(value: Any) -> Any:
 class SweepSpec(_Model):
     """A grid of cut-offs at which every group metric and comparison is reported."""
 
-    start: float
-    stop: float
-    steps: int = Field(101, ge=2, le=10_000)
+    start: Finite
+    stop: Finite
+    steps: int = Field(101, ge=2, le=201, description="Cut-offs in the grid, 'start' and 'stop' included (201: "
+                                                      "steps of half a per cent of the range). Every cut-off "
+                                                      "adds a full table of groups and comparisons.")
 
     @model_validator(mode="after")
     def _ordered(self) -> "SweepSpec":
         if self.stop <= self.start:
             raise ValueError(f"'stop' must be above 'start'; got {self.start:g} and {self.stop:g}")
+        if not np.isfinite(self.stop - self.start):
+            raise ValueError(f"the range from {self.start:g} to {self.stop:g} is too wide to divide; narrow it")
+        if len(set(self.grid())) != self.steps:
+            raise ValueError(f"{self.steps} steps from {self.start:g} to {self.stop:g} do not give {self.steps} "
+                             f"distinct cut-offs (12 significant digits); use fewer steps or a wider range")
         return self
 
     def grid(self) -> tuple[float, ...]:
@@ -249,7 +285,7 @@ class AmountSpec(_Model):
     column: str = Field(min_length=1)
     higher_is: TierKind = Field(description="Whether a higher value is favourable (a benefit), adverse (a delay) "
                                             "or neutral for the person.")
-    quantiles: tuple[float, ...] = Field((0.5, 0.9), description="Quantiles reported per group (0.5 = median).")
+    quantiles: tuple[Finite, ...] = Field((0.5, 0.9), description="Quantiles reported per group (0.5 = median).")
 
     @field_validator("quantiles")
     @classmethod
@@ -309,7 +345,7 @@ def _intersection_before(value: Any) -> Any:
     return {"columns": value} if isinstance(value, (list, tuple)) else value
 
 
-Band = tuple[float | None, float | None]
+Band = tuple[Finite | None, Finite | None]
 
 
 def default_rule(spec_version: Any) -> str:
@@ -334,13 +370,20 @@ class PolicyRule(_Model):
                                    "band, fail only when it lies outside; point: compare the estimate alone (not "
                                    "statistically established).")
     attributes: tuple[str, ...] | None = Field(
-        None, description="Attributes or intersections (joined with ' × ') it applies to; default all.")
-
+        None, min_length=1, description="Attributes or intersections (joined with ' × ') it applies to; default all.")
     views: tuple[str, ...] | None = Field(
-        None, description="Decision views it applies to (e.g. 'top 1,000', 'final', 'adverse tiers'); default all.")
+        None, min_length=1, description="Decision views it applies to (e.g. 'top 1,000', 'final', 'adverse tiers'); "
+                                        "default all.")
     selective_labels: Literal["allow", "refuse"] = Field(
         "allow", description="refuse: a metric computed on checked cases only (selective labels) never passes; "
                              "its verdict is at best inconclusive.")
+
+    @field_validator("attributes", "views", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and not value:
+            raise ValueError("an empty list selects nothing; name at least one, or drop the key to cover them all")
+        return value
 
     @field_validator("metric")
     @classmethod
@@ -394,18 +437,22 @@ class StatisticsSpec(_Model):
     correction: Literal["holm", "bh", "none"] = Field(
         "holm", description="Correction of the comparisons table's p-values within each decision view, for reading. "
                             "Verdicts use their own family: every verdict of the audit, adjusted by Holm at alpha.")
-    min_group_size: int = Field(30, ge=1, description="Below this many people in a comparison's denominator (group or "
-                                                      "reference) a verdict is inconclusive, for the point rule and "
-                                                      "for comparisons whose evidence is only asymptotic; rates "
-                                                      "compared without weights are decided by exact evidence at "
-                                                      "any size.")
-    min_expected: float = Field(1000.0, gt=0, description="Fisher's exact test when an expected cell count is below "
-                                                          "this, the z test above: family-adjusted p-values sit far "
-                                                          "in the z test's tail, where it needs large counts.")
+    min_group_size: int = Field(
+        30, ge=1, le=MAX_ROWS, description="Below this many people in a comparison's denominator (group or "
+                                           "reference) a verdict is inconclusive, for the point rule and for "
+                                           "comparisons whose evidence is only asymptotic; rates compared without "
+                                           "weights are decided by exact evidence at any size.")
+    min_expected: float = Field(
+        1000.0, gt=0, le=1e12, description="Fisher's exact test when an expected cell count is below this, the z "
+                                           "test above: family-adjusted p-values sit far in the z test's tail, "
+                                           "where it needs large counts.")
     reference_rule: ReferenceRule = Field("largest", description="Default rule for choosing reference groups.")
-    max_groups: int = Field(50, ge=2, description="More distinct values than this in a protected attribute is an error.")
-    bootstrap_replicates: int = Field(2000, ge=100, description="Replicates for metrics without a closed-form interval.")
-    seed: int = Field(20240601, description="Seed of the bootstrap; recorded in every result.")
+    max_groups: int = Field(50, ge=2, le=10_000, description="More distinct values than this in a protected "
+                                                             "attribute is an error.")
+    bootstrap_replicates: int = Field(2000, ge=100, le=100_000, description="Replicates for metrics without a "
+                                                                            "closed-form interval.")
+    seed: int = Field(20240601, ge=0, le=2**32 - 1, description="Seed of the bootstrap (0 to 4294967295); recorded "
+                                                                "in every result.")
 
 
 Framework = Literal["nyc_ll144", "eu_ai_act", "vietnam", "canada_aia", "nist_ai_rmf"]
@@ -608,9 +655,16 @@ def _friendly(error: Mapping[str, Any], model_fields: Mapping[str, Any] | None =
         return "is not a known field"
     if kind in ("literal_error", "enum"):
         return f"{message[0].lower()}{message[1:]}; got {got!r}"
-    if kind.endswith("_type") or kind.endswith("_parsing"):
-        return f"{message[0].lower()}{message[1:]}; got {got!r}"
+    if kind.endswith("_type") or kind.endswith("_parsing") or kind in _SHOW_INPUT:
+        shown = f"{got:g}" if isinstance(got, float) else repr(got)
+        return f"{message[0].lower()}{message[1:]}; got {shown}"
     return f"{message[0].lower()}{message[1:]}"
+
+
+_SHOW_INPUT = ("greater_than", "greater_than_equal", "less_than", "less_than_equal", "int_from_float",
+               "finite_number")
+"""Kinds of pydantic error whose message is clearer with the value that arrived ('less than or equal to
+100000; got 1e+12')."""
 
 
 _FIELDS_AT: dict[str, type[BaseModel]] = {}
@@ -661,6 +715,16 @@ def _pydantic_problems(error: ValidationError) -> list[Problem]:
     return problems
 
 
+def _list(value: Any) -> list[Any] | tuple[Any, ...]:
+    """``value`` when it is a list, else an empty list: cross checks skip what the model already refuses."""
+    return value if isinstance(value, (list, tuple)) else []
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (see :func:`_list`)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
     """Checks that span fields; tolerant of a raw dict that failed field validation."""
     problems: list[Problem] = []
@@ -671,7 +735,7 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
     elif not has_decision and not has_score and not raw.get("amounts"):
         problems.append(Problem("decision", "give one of 'decision: {column, positive}' or "
                                             "'score: {column, threshold}' (or 'amounts' to audit numbers only)"))
-    decision = raw.get("decision") if isinstance(raw.get("decision"), Mapping) else {}
+    decision = _map(raw.get("decision"))
     if decision.get("tiers") is not None:
         if decision.get("positive") is not None:
             problems.append(Problem("decision.positive", "a decision with 'tiers' marks each tier favourable, "
@@ -681,8 +745,7 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
                                                       "scores, not for tiers"))
     if raw.get("final_decision") is not None and not (has_decision or has_score):
         problems.append(Problem("final_decision", "needs the system's recommendation in 'decision' or 'score'"))
-    report = raw.get("report") if isinstance(raw.get("report"), Mapping) else {}
-    answers = report.get("answers") if isinstance(report.get("answers"), Mapping) else {}
+    answers = _map(_map(raw.get("report")).get("answers"))
     if answers:
         from audit.report.frameworks import item_ids
 
@@ -699,29 +762,28 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
     if raw.get("custom_metrics") and (raw.get("outcome") is None or not (has_decision or has_score)):
         problems.append(Problem("custom_metrics", "a custom metric compares 'outcome' with the decision or score; "
                                                   "the spec needs both"))
-    for i, metric in enumerate(raw.get("custom_metrics") or []):
+    for i, metric in enumerate(_list(raw.get("custom_metrics"))):
         if isinstance(metric, Mapping) and metric.get("input") == "score" and not has_score:
             problems.append(Problem(f"custom_metrics[{i}].input", "'score' passes the score, but the spec's "
                                                                   "decision is yes/no; use 'input: decision'"))
-    model = raw.get("model") if isinstance(raw.get("model"), Mapping) else {}
-    features = model.get("features") if isinstance(model.get("features"), (list, tuple)) else []
-    for i, column in enumerate(model.get("flip_attributes") or []):
+    model = _map(raw.get("model"))
+    features = _list(model.get("features"))
+    for i, column in enumerate(_list(model.get("flip_attributes"))):
         if column not in features:
             problems.append(Problem(f"model.flip_attributes[{i}]", f"'{column}' is not among model.features "
                                                                    f"{list(features)}; only a column the model "
                                                                    f"takes can change its decision"))
-    amount_columns = [a.get("column") for a in raw.get("amounts") or [] if isinstance(a, Mapping)]
+    amount_columns = [a.get("column") for a in _list(raw.get("amounts")) if isinstance(a, Mapping)]
     for i, column in enumerate(amount_columns):
         if column is not None and amount_columns.index(column) != i:
             problems.append(Problem(f"amounts[{i}].column", f"'{column}' is listed twice"))
-    protected = raw.get("protected") or []
-    columns = [p.get("column") for p in protected if isinstance(p, Mapping)]
+    columns = [p.get("column") for p in _list(raw.get("protected")) if isinstance(p, Mapping)]
     for i, column in enumerate(columns):
         if column is not None and columns.index(column) != i:
             problems.append(Problem(f"protected[{i}].column", f"'{column}' is listed twice"))
     known = [c for c in columns if isinstance(c, str)]
     names = list(known)
-    for i, inter in enumerate(raw.get("intersections") or []):
+    for i, inter in enumerate(_list(raw.get("intersections"))):
         cols = inter.get("columns") if isinstance(inter, Mapping) else inter
         if not isinstance(cols, (list, tuple)):
             continue
@@ -734,7 +796,7 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
             problems.append(Problem(f"intersections[{i}]", "names a column twice"))
         names.append(INTERSECTION_JOIN.join(map(str, cols)))
     has_outcome = raw.get("outcome") is not None
-    for i, rule in enumerate(raw.get("policy") or []):
+    for i, rule in enumerate(_list(raw.get("policy"))):
         if not isinstance(rule, Mapping):
             continue
         metric = rule.get("metric")
@@ -761,12 +823,15 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
         if isinstance(metric, str) and metric in METRICS and not (has_decision or has_score):
             problems.append(Problem(f"policy[{i}].metric", f"'{metric}' is a decision metric, but the spec has "
                                                             f"no decision or score"))
-        for j, attribute in enumerate(rule.get("attributes") or []):
+        for j, attribute in enumerate(_list(rule.get("attributes"))):
             if attribute not in names:
                 problems.append(Problem(f"policy[{i}].attributes[{j}]",
                                         f"'{attribute}' is not a protected attribute or intersection"
-                                        f"{did_you_mean(str(attribute), names)}"))
-    for i, metric in enumerate(raw.get("metrics") or []):
+                                        f"{did_you_mean(str(attribute), names)}; the spec's are: "
+                                        f"{', '.join(map(str, names)) or '(none)'}"))
+    for i, metric in enumerate(_list(raw.get("metrics"))):
+        if not isinstance(metric, str):
+            continue  # the model says what type it must be
         if metric not in METRICS:
             problems.append(Problem(f"metrics[{i}]", f"must be one of {', '.join(METRICS)}; got "
                                                      f"'{metric}'{did_you_mean(str(metric), METRICS)}"))
@@ -775,13 +840,28 @@ def _cross_problems(raw: Mapping[str, Any]) -> list[Problem]:
     return problems
 
 
+def policy_views(spec: AuditSpec) -> tuple[str, ...]:
+    """Every view a policy rule's ``views`` may name: :meth:`AuditSpec.view_names`, and ``labels`` (the check
+    rates) with selective labels."""
+    checked = spec.outcome is not None and spec.outcome.checked is not None
+    return spec.view_names() + (("labels",) if checked else ())
+
+
+def _view_problems(spec: AuditSpec) -> list[Problem]:
+    """A policy rule's ``views`` naming a view the spec does not have (it would judge nothing, silently)."""
+    known = policy_views(spec)
+    return [Problem(f"policy[{i}].views[{j}]", f"'{view}' is not a decision view of this spec"
+                                               f"{did_you_mean(view, known)}; its views are: {', '.join(known)}")
+            for i, rule in enumerate(spec.policy) for j, view in enumerate(rule.views or ()) if view not in known]
+
+
 def _extra_metric_problem(metric: str, raw: Mapping[str, Any]) -> str | None:
     """Why a metric outside the rate registry cannot be used with this spec, or None when it can."""
     family = metric_family(metric)
     qualifier = metric.partition(":")[2]
     info = EXTRA_METRICS[family]
-    decision = raw.get("decision") if isinstance(raw.get("decision"), Mapping) else {}
-    tiers = decision.get("tiers") if isinstance(decision.get("tiers"), Mapping) else None
+    tiers = _map(raw.get("decision")).get("tiers")
+    tiers = tiers if isinstance(tiers, Mapping) else None
     outcome = raw.get("outcome") if isinstance(raw.get("outcome"), Mapping) else None
     if info.needs == "score" and raw.get("score") is None:
         return f"'{metric}' needs a score: add 'score: {{column, threshold}}'"
@@ -792,7 +872,7 @@ def _extra_metric_problem(metric: str, raw: Mapping[str, Any]) -> str | None:
     if info.needs == "checked" and (outcome is None or outcome.get("checked") is None):
         return f"'{metric}' needs 'outcome.checked' (which rows were checked)"
     if info.needs == "tiers":
-        names = [format_label(k) for k in (tiers.get("values") or {})] if tiers else []
+        names = [format_label(k) or "" for k in _map(tiers.get("values"))] if tiers else []
         if not tiers:
             return f"'{metric}' needs a decision with tiers: add 'decision.tiers'"
         if qualifier not in names:
@@ -801,7 +881,8 @@ def _extra_metric_problem(metric: str, raw: Mapping[str, Any]) -> str | None:
         if family == "tier_at_least" and tiers.get("ordered") is False:
             return f"'{metric}' needs ordered tiers; the spec says 'ordered: false'"
     if info.needs == "amount":
-        columns = [a.get("column") for a in raw.get("amounts") or [] if isinstance(a, Mapping)]
+        columns = [a.get("column") for a in _list(raw.get("amounts"))
+                   if isinstance(a, Mapping) and isinstance(a.get("column"), str)]
         if qualifier not in columns:
             return (f"'{metric}' names '{qualifier}', which is not in 'amounts'{did_you_mean(qualifier, columns)}; "
                     f"write '{family}:COLUMN' with one of: {', '.join(map(str, columns)) or '(none listed)'}")
@@ -831,6 +912,8 @@ def validate_spec(raw: Any, *, source: str = "spec") -> AuditSpec:
     except ValidationError as error:
         problems.extend(_pydantic_problems(error))
     problems.extend(p for p in _cross_problems(raw) if p not in problems)
+    if spec is not None:
+        problems.extend(_view_problems(spec))
     if problems or spec is None:
         count = len(problems)
         raise SpecError(format_problems(f"{source}: {count} problem{'s' if count != 1 else ''} in the spec",
@@ -854,21 +937,17 @@ def read_spec_file(path: str | Path) -> Any:
 def parse_spec_text(data: bytes, *, source: str) -> Any:
     """Parse the bytes of a YAML spec (a file's, or an upload's); raise SpecError naming ``source``.
 
-    The text must be UTF-8 (a byte-order mark is allowed) and valid YAML, and not empty.
+    The text must be UTF-8 (a byte-order mark is allowed) and valid YAML, and not empty. It is read as
+    meant (:func:`audit.spec_yaml.load_spec_yaml`): YAML 1.2 booleans and numbers, no duplicate keys, no
+    alias bombs or deep nesting, and data values (``positive``, ``reference``, tier names, column names) as
+    the text written.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise SpecError(f"{source} is not UTF-8 text (byte {error.start} is not valid); "
                         f"a spec must be a YAML text file saved as UTF-8", reason=ReasonCode.SPEC_NOT_YAML) from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"{source} is not valid YAML{where}: {problem}",
-                        reason=ReasonCode.SPEC_NOT_YAML) from None
+    raw = load_spec_yaml(text, source=source)
     if raw is None:
         raise SpecError(f"{source} is empty; create one with: audit init DATA",
                         reason=ReasonCode.SPEC_NOT_YAML)
@@ -890,6 +969,127 @@ def load_spec(spec: "str | Path | Mapping[str, Any] | AuditSpec") -> tuple[Audit
     return validate_spec(read_spec_file(path), source=str(path)), path.resolve().parent
 
 
+# -- warnings: settings that do nothing or contradict -------------------------------
+
+def _file_format(spec: AuditSpec) -> str | None:
+    """The format of ``data.path`` by its extension (csv, parquet or excel), or None (a database, unknown)."""
+    from audit.readers import SUPPORTED_EXTENSIONS
+
+    return SUPPORTED_EXTENSIONS.get(Path(spec.data.path).suffix.lower()) if spec.data.path else None
+
+
+_FORMAT_NAMES = {"csv": "a CSV file", "parquet": "a Parquet file", "excel": "an Excel workbook"}
+
+_IGNORED_BY = {"sheet": (("csv", "parquet"), "sheets"), "encoding": (("excel", "parquet"), "text encoding"),
+               "delimiter": (("excel", "parquet"), "delimiter"),
+               "missing": (("parquet",), "text markers of missing values (its types say what is missing)")}
+"""Each file option of ``data``: the formats that ignore it, and what those formats lack."""
+
+
+def _file_warnings(spec: AuditSpec) -> list[str]:
+    """File options the data file's format ignores (a sheet of a CSV file, the encoding of a workbook)."""
+    fmt = _file_format(spec)
+    return [f"warning: data.{option} is set, but '{spec.data.path}' is {_FORMAT_NAMES[fmt]}, which has no "
+            f"{lacks}; the setting does nothing"
+            for option, (formats, lacks) in _IGNORED_BY.items()
+            if fmt in formats and getattr(spec.data, option) is not None]
+
+
+def _label_columns(spec: AuditSpec) -> list[tuple[str, str]]:
+    """(field, column) of every column that holds a decision, a score or an outcome."""
+    roles = [("decision.column", spec.decision.column if spec.decision else None),
+             ("score.column", spec.score.column if spec.score else None),
+             ("final_decision.column", spec.final_decision.column if spec.final_decision else None),
+             ("outcome.column", spec.outcome.column if spec.outcome else None),
+             ("outcome.checked.column", spec.outcome.checked.column if spec.outcome and spec.outcome.checked
+              else None)]
+    return [(field, column) for field, column in roles if column is not None]
+
+
+_SAME_COLUMN = {("decision.column", "outcome.column"): "the decision is its own ground truth, so every error "
+                                                         "rate is 0",
+                ("score.column", "outcome.column"): "the score is its own ground truth",
+                ("decision.column", "final_decision.column"): "no decision can ever be overridden",
+                ("score.column", "final_decision.column"): "no decision can ever be overridden",
+                ("outcome.column", "outcome.checked.column"): "only rows with a positive outcome count as checked"}
+
+
+def _column_warnings(spec: AuditSpec) -> list[str]:
+    """A decision, score or outcome column that is also protected, or two roles given the same column."""
+    roles = _label_columns(spec)
+    warnings = [f"warning: {field} '{column}' is also protected[{spec.protected_columns.index(column)}]; its groups "
+                f"are its own values, so comparing them by it says nothing"
+                for field, column in roles if column in spec.protected_columns]
+    for i, (field, column) in enumerate(roles):
+        for other, other_column in roles[i + 1:]:
+            if column == other_column:
+                why = _SAME_COLUMN.get((field, other), "one column cannot play both parts")
+                warnings.append(f"warning: {field} and {other} are both '{column}': {why}; check the spec")
+    return warnings
+
+
+def _reference_warnings(spec: AuditSpec) -> list[str]:
+    """A ``reference_rule`` next to a named ``reference``, which always wins."""
+    named = [(f"protected[{i}]", p.reference_rule) for i, p in enumerate(spec.protected)
+             if p.reference is not None and p.reference_rule is not None]
+    named += [(f"intersections[{i}]", x.reference_rule) for i, x in enumerate(spec.intersections)
+              if x.reference is not None and x.reference_rule is not None]
+    return [f"warning: {where} names a reference, so its 'reference_rule: {rule}' does nothing"
+            for where, rule in named]
+
+
+def _setting_warnings(spec: AuditSpec) -> list[str]:
+    """Settings that only act with another setting the spec does not have."""
+    warnings = []
+    if spec.report.small_share_justification is not None and spec.report.small_share is None:
+        warnings.append("warning: report.small_share_justification is set without report.small_share; it does "
+                        "nothing")
+    if spec.score is not None and spec.score.probability is False and "calibration_bins" in \
+            spec.score.model_fields_set:
+        warnings.append("warning: score.calibration_bins is set, but 'score.probability: false' turns calibration "
+                        "off; it does nothing")
+    if spec.proxies is not None and spec.proxies.columns is not None:
+        unused = [c for c in spec.proxies.exclude if c not in spec.proxies.columns]
+        if unused:
+            warnings.append(f"warning: proxies.exclude lists {', '.join(repr(c) for c in unused)}, which "
+                            f"proxies.columns does not scan anyway; it does nothing")
+    if spec.model is not None and not spec.model.flip_test and spec.model.flip_attributes is not None:
+        warnings.append("warning: model.flip_attributes is set, but 'model.flip_test: false' turns the flip test "
+                        "off; it does nothing")
+    return warnings
+
+
+def _policy_warnings(spec: AuditSpec) -> list[str]:
+    """Policy rules written twice (each copy is judged, and the family grows), or refusing what cannot arise."""
+    warnings = []
+    checked = spec.outcome is not None and spec.outcome.checked is not None
+    for i, rule in enumerate(spec.policy):
+        if rule in spec.policy[:i]:
+            warnings.append(f"warning: policy[{i}] repeats policy[{spec.policy.index(rule)}]; both are judged, "
+                            f"which only makes the family of verdicts larger; drop one")
+        if rule.selective_labels == "refuse" and not checked:
+            warnings.append(f"warning: policy[{i}] says 'selective_labels: refuse', but the spec has no "
+                            f"outcome.checked, so no metric uses checked cases only; it does nothing")
+    return warnings
+
+
+_WARNINGS = (_file_warnings, _column_warnings, _reference_warnings, _setting_warnings, _policy_warnings)
+
+
+def spec_warnings(spec: AuditSpec) -> tuple[str, ...]:
+    """Settings of a valid spec that do nothing or contradict each other, one sentence each.
+
+    Each text starts with ``"warning: "``. They do not stop an audit: the
+    engine adds them to the result's notes and ``audit validate`` prints
+    them. Examples: ``data.sheet`` on a CSV file, ``data.encoding`` on a
+    workbook, the decision column also protected, the outcome column equal
+    to the decision column, a ``reference_rule`` beside a named
+    ``reference``, a policy rule written twice. An empty tuple when nothing
+    is odd.
+    """
+    return tuple(warning for check in _WARNINGS for warning in check(spec))
+
+
 def spec_to_dict(spec: AuditSpec) -> dict[str, Any]:
     """The spec as plain JSON-compatible data, without defaults the user did not set."""
     return json.loads(spec.model_dump_json(exclude_unset=True, exclude_none=False))
@@ -907,8 +1107,16 @@ def _short(value: Any) -> bool:
 
 
 class _SpecDumper(yaml.SafeDumper):
-    """YAML in the style of the examples: short mappings and lists of scalars on one line."""
+    """YAML in the style of the examples: short mappings and lists of scalars on one line.
 
+    Text is quoted whenever YAML 1.1 or the spec's YAML 1.2 reading (:class:`SpecLoader`) would take it for
+    something else (``'yes'``, ``'01'``, ``'1e3'``), so any YAML reader gets the text back.
+    """
+
+
+for _first, _resolvers in SpecLoader.yaml_implicit_resolvers.items():
+    for _tag, _regexp in _resolvers:
+        _SpecDumper.add_implicit_resolver(_tag, _regexp, [_first])
 
 _SpecDumper.add_representer(dict, lambda dumper, value: dumper.represent_mapping(
     "tag:yaml.org,2002:map", value.items(), flow_style=_short(value)))
@@ -922,7 +1130,10 @@ def spec_to_yaml(spec: AuditSpec, *, header: str | None = None) -> str:
     Only what the spec's author set is written (defaults are left out), in the
     order of the spec's fields; short lists stay on one line
     (``ratio: [0.8, 1.25]``); text is written as Unicode, not escaped.
-    ``header`` becomes comment lines at the top.
+    ``header`` becomes comment lines at the top. A spec read from YAML comes
+    back equal; in one built in Python, a value of the data given as a number
+    or boolean (``positive: 1``) comes back as the text YAML writes for it
+    (``'1'``), since a spec file names data values as written.
     """
     body = yaml.dump(spec_to_dict(spec), Dumper=_SpecDumper, sort_keys=False, allow_unicode=True, width=100)
     comments = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) if header else ""
@@ -943,5 +1154,6 @@ def spec_json_schema() -> dict[str, Any]:
 __all__ = ["AmountSpec", "AuditSpec", "CheckedSpec", "DataSpec", "DecisionSpec", "FinalDecisionSpec",
            "IntersectionSpec", "OutcomeSpec", "PolicyRule", "ProtectedSpec", "ProxySpec", "ScoreSpec",
            "StatisticsSpec", "SweepSpec", "SystemSpec", "ThresholdSpec", "TiersSpec", "INTERSECTION_JOIN",
-           "load_spec", "parse_spec_text", "read_spec_file", "spec_json_schema", "spec_to_dict", "spec_to_yaml", "validate_spec",
+           "load_spec", "parse_spec_text", "policy_views", "read_spec_file", "spec_json_schema", "spec_to_dict",
+           "spec_to_yaml", "spec_warnings", "validate_spec",
            "get_metric"]

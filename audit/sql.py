@@ -68,14 +68,31 @@ class Dialect:
         """``expression`` cast to a 64-bit float."""
         return f"CAST({expression} AS {self.double_type})"
 
-    def number(self, column: str) -> str:
-        """A column as a 64-bit float with NaN as NULL (infinities kept); NULL stays NULL."""
-        x = self.double(self.quote(column))
+    def number(self, column: str, *, text: bool = False) -> str:
+        """A column as a 64-bit float with NaN as NULL (infinities kept); NULL stays NULL.
+
+        With ``text``, the column holds text read with :meth:`try_double` (NULL where it is not a number).
+        """
+        x = self.try_double(self.quote(column)) if text else self.double(self.quote(column))
         if self.nan == "isfinite":
             return without_nan(x)
         if self.nan == "nullif":
             return f"NULLIF({x}, CAST('NaN' AS {self.double_type}))"
         return f"(CASE WHEN isnan({x}) THEN NULL ELSE {x} END)"
+
+    def try_double(self, expression: str) -> str:
+        """Text ``expression`` read as a 64-bit float, NULL where it is not a number (DuckDB and Spark only)."""
+        return f"TRY_CAST({expression} AS {self.double_type})"
+
+    def not_finite(self, expression: str) -> str:
+        """A condition: the float ``expression`` is NaN, +inf or -inf (NULL for NULL)."""
+        if self.nan == "isfinite":
+            return f"NOT isfinite({expression})"
+        infinity = f"CAST('Infinity' AS {self.double_type})"
+        if self.nan == "nullif":
+            return (f"{expression} IN (CAST('NaN' AS {self.double_type}), {infinity}, "
+                    f"CAST('-Infinity' AS {self.double_type}))")
+        return f"(isnan({expression}) OR abs({expression}) = {infinity})"
 
     def integer(self, expression: str) -> str:
         """A boolean (or number) as an integer: true is 1."""

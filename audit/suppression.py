@@ -84,7 +84,7 @@ import pandas as pd
 
 from audit.errors import ReasonCode, UsageError
 from audit.metrics import METRICS, MISSING, NEG, POS, Kind, state
-from audit.outputs import family_sentence, interval_headers, why
+from audit.outputs import family_sentence, interval_headers, markdown_cell, why
 from audit.result import AuditResult, _mapping_dict, table_records
 from audit.spec import INTERSECTION_JOIN
 from audit.wording import SYMBOL, interval, number, p_value
@@ -1297,7 +1297,7 @@ def public_json(result: AuditResult, k: int | None = None, *, indent: int = 2) -
 
 
 def _cell(value: Any) -> str:
-    return "" if _missing(value) else str(value).replace("|", "\\|").replace("\n", " ")
+    return "" if _missing(value) else markdown_cell(value)
 
 
 def _count_text(value: Any) -> str:

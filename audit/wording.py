@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audit.metrics import METRICS
 
 SYMBOL = {"pass": "PASS", "fail": "FAIL", "inconclusive": "INCONCLUSIVE"}
+
+LINE_BREAK_SHOWN = "↵"
+# Line breaks (\r\n as one), other control characters (C0, DEL, C1), the bidirectional controls (marks,
+# embeddings, overrides, isolates), the line and paragraph separators, lone surrogates and the BMP's noncharacters.
+_INVISIBLE = re.compile("\r\n|[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                        "\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+_LINE_BREAKS = frozenset("\r\n \n \r \v \f \x1c \x1d \x1e \x85 \u2028 \u2029".split(" "))
 
 
 def number(value: Any, digits: int = 3) -> str:
@@ -18,6 +26,51 @@ def number(value: Any, digits: int = 3) -> str:
     if isinstance(value, (int,)) and not isinstance(value, bool):
         return f"{value:,}"
     return f"{value:.{digits}g}"
+
+
+def escaped(character: str) -> str:
+    """A character as a visible escape: ``\\t`` for a tab, else ``\\x01``, ``\\u202e`` or ``\\U0001fffe``.
+
+    Examples
+    --------
+    >>> print(escaped("\\x01"), escaped("\\t"), escaped("\\u202e"), escaped("\\U0001fffe"))
+    \\x01 \\t \\u202e \\U0001fffe
+    """
+    code = ord(character)
+    if character == "\t":
+        return "\\t"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def visible(text: Any, *, newlines: bool = False) -> str:
+    """``text`` as written, with every character that would change how a line is shown made visible.
+
+    A line break (``\\n``, ``\\r\\n``, ``\\r``, ``\\v``, ``\\f``, NEL, U+2028, U+2029) is shown as ``↵``, so
+    one value stays on one line (a table's row, a list's item); with ``newlines`` a ``\\n`` or ``\\r\\n`` is kept
+    as a line break (for our own messages of several lines). Every other control character, the bidirectional
+    controls (U+202E RIGHT-TO-LEFT OVERRIDE and its kin, which would reverse the text shown after them), lone
+    surrogates and noncharacters are written as escapes (:func:`escaped`). Everything else, letters of any
+    script, emoji, markup-like text such as ``[/b]`` and ``:smile:``, is kept. The result has no control
+    characters, so applying :func:`visible` again changes nothing. An escape looks like the same text typed
+    out (``\\x01``): the exact value is in result.json.
+
+    Examples
+    --------
+    >>> print(visible("a\\nb\\x01[/b]:smile:\\u202eKinh"))
+    a↵b\\x01[/b]:smile:\\u202eKinh
+    >>> print(visible("line one\\r\\nline two", newlines=True))
+    line one
+    line two
+    """
+    return _INVISIBLE.sub(lambda m: _shown(m.group(), newlines), str(text))
+
+
+def _shown(found: str, newlines: bool) -> str:
+    if newlines and found in ("\n", "\r\n"):
+        return "\n"
+    return LINE_BREAK_SHOWN if found in _LINE_BREAKS else escaped(found)
 
 
 def p_value(value: Any) -> str:

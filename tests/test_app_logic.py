@@ -67,7 +67,8 @@ def _score_spec(column: str, threshold: object = 0.5) -> audit.AuditSpec:
     return validate_spec({"system": {"name": "s"}, "outcome": {"column": "y", "positive": 1},
                           "score": {"column": column, "threshold": threshold, "adverse": True},
                           "protected": [{"column": "group"}],
-                          "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25], "views": ["score ≥ 0.5"]}]})
+                          "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25],
+                                      "views": ["score ≥ 0.5"] if threshold == 0.5 else None}]})
 
 
 @pytest.fixture(scope="module")

@@ -291,3 +291,60 @@ def test_validate_connects_and_checks_the_columns(database: str, tmp_path: Path)
         assert "Traceback" not in done.stderr
         if code == 0:  # region, sex, tier, y and w
             assert "(PostgreSQL; all 5 columns named in the spec are present)" in done.stdout
+
+
+# --------------------------------------------------------------------------- values as written, on every engine
+
+ODD_GROUPS = ["01", "1", "1.0", "100", "1e2", "yes", "TRUE", "true", "t", "Kinh", "Kinh ", "05/01/2024", "NA",
+              "3.0"]
+
+
+def odd_values(n: int = 1400, seed: int = 5) -> pd.DataFrame:
+    """Text values that a type-guessing reader would convert or merge, a yes/no decision, numeric weights."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(ODD_GROUPS, size=n).astype(object)
+    decision = rng.choice(["yes", "no"], size=n).astype(object)
+    decision[rng.random(n) < 0.02] = "N/A"
+    code = rng.choice(["007", "7", "07"], size=n).astype(object)
+    return pd.DataFrame({"group": group, "code": code, "decision": decision, "w": rng.integers(1, 9, n) / 4.0})
+
+
+ODD_SPEC = {"system": {"name": "as written"}, "data": {"weight": "w", "where": "w > 0.25"},
+            "decision": {"column": "decision", "positive": "yes"},
+            "protected": [{"column": "group", "reference": "01"}, {"column": "code"}],
+            "policy": [{"metric": "selection_rate", "ratio": [0.8, 1.25], "rule": "ci"}]}
+
+
+def test_values_are_kept_as_written_on_every_engine(database: str, spark: Any, tmp_path: Path) -> None:
+    rows = odd_values()
+    csv = tmp_path / "odd.csv"
+    rows.to_csv(csv, index=False)
+    load_table(database, "odd_values", rows, replace=True)
+    runs = {
+        "CSV (DuckDB)": (with_data(ODD_SPEC, path=str(csv)), None, EngineOptions()),
+        "CSV (Spark)": (with_data(ODD_SPEC, path=str(csv)), None, EngineOptions(engine="spark")),
+        "PostgreSQL table": (with_data(ODD_SPEC, url=database, table="odd_values"), None, EngineOptions()),
+        "Spark DataFrame": (ODD_SPEC, spark.createDataFrame(rows), EngineOptions()),
+    }
+    expected = count(ODD_SPEC, rows).raw
+    assert sorted(expected.levels[0]) == sorted(ODD_GROUPS)           # 14 groups, none merged or converted
+    assert sorted(expected.levels[1]) == ["007", "07", "7"]
+    assert sorted(expected.label_values[0]) == ["N/A", "no", "yes"]
+    reference = audit.run(ODD_SPEC, rows)
+    assert "'N/A'" in " ".join(reference.notes)                        # named as a look-alike of a missing marker
+    for engine, (spec, data, options) in runs.items():
+        counted = count(spec, data, options=options)
+        assert_same_counts(counted.raw, expected, engine)
+        assert audit.run(spec, data, options=options).result_sha256 == reference.result_sha256, engine
+
+
+def test_declared_missing_markers_are_the_same_on_duckdb_and_spark(spark: Any, tmp_path: Path) -> None:
+    rows = odd_values()
+    csv = tmp_path / "odd.csv"
+    rows.to_csv(csv, index=False)
+    spec = with_data(ODD_SPEC, path=str(csv), missing=["NA", "N/A"])
+    duck = count(spec).raw
+    assert "NA" not in duck.levels[0] and "N/A" not in duck.label_values[0]
+    missing = rows["group"].eq("NA") & rows["w"].gt(0.25)
+    assert duck.rows[-1].sum() == missing.sum()                           # the missing slot of 'group'
+    assert_same_counts(count(spec, options=EngineOptions(engine="spark")).raw, duck, "CSV (Spark)")

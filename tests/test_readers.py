@@ -60,8 +60,8 @@ def test_utf8_vietnamese_round_trips(tmp_path: Path, con: duckdb.DuckDBPyConnect
     path = write(tmp_path / "vn.csv", text)
     relation, info = open_table(path, con)
     assert relation.columns == ["id", "city", "group"]
-    assert rows(relation) == [(1, "Thành phố Hồ Chí Minh", "Kinh"), (2, "Đà Nẵng", "Chăm"),
-                              (3, "Hà Nội", "Tày")]
+    assert rows(relation) == [("1", "Thành phố Hồ Chí Minh", "Kinh"), ("2", "Đà Nẵng", "Chăm"),
+                              ("3", "Hà Nội", "Tày")]
     assert info == TableInfo(path=str(path.resolve()), format="csv", encoding="utf-8", encoding_detected=True,
                              delimiter=",", sha256=hashlib.sha256(text.encode()).hexdigest(),
                              size_bytes=len(text.encode()))
@@ -71,7 +71,7 @@ def test_utf8_bom_not_in_first_column_name(tmp_path: Path, con: duckdb.DuckDBPyC
     path = write(tmp_path / "bom.csv", "\ufeffrace,score\nKinh,1\nHoa,0\n")
     relation, info = open_table(path, con)
     assert relation.columns == ["race", "score"]
-    assert rows(relation.filter("race = 'Hoa'")) == [("Hoa", 0)]
+    assert rows(relation.filter("race = 'Hoa'")) == [("Hoa", "0")]
     assert (info.encoding, info.encoding_detected) == ("utf-8-sig", True)
 
 
@@ -80,10 +80,10 @@ def test_cp1252_detected_and_decoded(tmp_path: Path, con: duckdb.DuckDBPyConnect
     path = write(tmp_path / "western.csv", text, "cp1252")
     relation, info = open_table(path, con)
     assert relation.columns == ["id", "name", "place"]
-    assert rows(relation) == [(1, "Müller", "café"), (2, "Dupont", "Köln"), (3, "Ørsted", "São Paulo")]
+    assert rows(relation) == [("1", "Müller", "café"), ("2", "Dupont", "Köln"), ("3", "Ørsted", "São Paulo")]
     assert (info.encoding, info.encoding_detected, info.delimiter) == ("cp1252", True, ",")
-    # SQL runs on the relation like on any other.
-    assert relation.filter("id > 1").aggregate("count(*)").fetchall() == [(2,)]
+    # SQL runs on the relation like on any other (values are text as written).
+    assert relation.filter("id > '1'").aggregate("count(*)").fetchall() == [(2,)]
 
 
 def test_utf16_with_bom(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -97,7 +97,7 @@ def test_utf16_with_bom(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
 def test_declared_encoding_is_used(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     path = write(tmp_path / "latin.csv", "name,n\nMüller,1\ncafé,2\n", "latin-1")
     relation, info = open_table(path, con, options=ReadOptions(encoding="latin-1"))
-    assert rows(relation) == [("Müller", 1), ("café", 2)]
+    assert rows(relation) == [("Müller", "1"), ("café", "2")]
     assert (info.encoding, info.encoding_detected) == ("iso8859-1", False)
 
 
@@ -116,7 +116,7 @@ def test_semicolon_keeps_decimal_comma_text(tmp_path: Path, con: duckdb.DuckDBPy
     path = write(tmp_path / "semi.csv", "a;b;c\n1;2,5;x\n3;4,5;y\n")
     relation, info = open_table(path, con)
     assert relation.columns == ["a", "b", "c"]
-    assert rows(relation) == [(1, "2,5", "x"), (3, "4,5", "y")]
+    assert rows(relation) == [("1", "2,5", "x"), ("3", "4,5", "y")]
     assert info.delimiter == ";"
 
 
@@ -137,28 +137,40 @@ def test_single_column_is_not_a_delimiter_problem(tmp_path: Path, con: duckdb.Du
     assert info.delimiter == ","
 
 
-def test_late_text_in_numeric_column_is_kept(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+def test_every_value_is_text_as_written(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     body = "".join(f"{i},{i % 7}\n" for i in range(120_000))
-    path = write(tmp_path / "late.csv", "id,value\n" + body + "120000,unknown\n")
+    odd = "yes,TRUE\nt,1.0\n01,1e2\n007,05/01/2024\n3.0, Kinh \n"
+    path = write(tmp_path / "late.csv", "id,value\n" + body + "120000,unknown\n" + odd)
     relation, _ = open_table(path, con)
-    assert [str(t) for t in relation.types] == ["BIGINT", "VARCHAR"]
-    assert count(relation) == 120_001
-    assert rows(relation.filter("id = 120000")) == [(120_000, "unknown")]
-    assert rows(relation.filter("id = 5")) == [(5, "5")]
-    assert relation.aggregate("count(value)").fetchall() == [(120_001,)]   # no silent NULLs
+    assert [str(t) for t in relation.types] == ["VARCHAR", "VARCHAR"]
+    assert count(relation) == 120_006
+    assert rows(relation.filter("id = '120000'")) == [("120000", "unknown")]
+    assert rows(relation.filter("id = '5'")) == [("5", "5")]
+    assert relation.aggregate("count(value)").fetchall() == [(120_006,)]   # no silent NULLs
+    assert rows(relation.limit(10, offset=120_001)) == [("yes", "TRUE"), ("t", "1.0"), ("01", "1e2"),
+                                                      ("007", "05/01/2024"), ("3.0", " Kinh ")]
 
 
 def test_na_strings_stay_text_empty_fields_are_null(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     path = write(tmp_path / "na.csv", "id,label,note\n1,N/A,x\n2,NA,NULL\n3,,\n")
     relation, _ = open_table(path, con)
-    assert rows(relation) == [(1, "N/A", "x"), (2, "NA", "NULL"), (3, None, None)]
+    assert rows(relation) == [("1", "N/A", "x"), ("2", "NA", "NULL"), ("3", None, None)]
+
+
+def test_declared_missing_markers_are_null_exactly_as_written(tmp_path: Path,
+                                                             con: duckdb.DuckDBPyConnection) -> None:
+    text = "id,label,note\n1,N/A,x\n2,NA,NULL\n3,,na\n"
+    for encoding in ("utf-8", "cp1252"):
+        path = write(tmp_path / f"na-{encoding}.csv", text.replace("x", "é"), encoding)
+        relation, _ = open_table(path, con, options=ReadOptions(missing=("NA", "NULL")))
+        assert rows(relation) == [("1", "N/A", "é"), ("2", None, None), ("3", None, "na")]
 
 
 def test_duplicate_header_names(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     path = write(tmp_path / "dup.csv", "a,b,a,a_1,a\n1,2,3,4,5\n")
     relation, _ = open_table(path, con)
     assert relation.columns == ["a", "b", "a_1", "a_1_1", "a_2"]
-    assert rows(relation) == [(1, 2, 3, 4, 5)]
+    assert rows(relation) == [("1", "2", "3", "4", "5")]
 
 
 def test_duplicate_header_names_same_on_pandas_path(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
@@ -166,7 +178,7 @@ def test_duplicate_header_names_same_on_pandas_path(tmp_path: Path, con: duckdb.
     relation, info = open_table(path, con)
     assert info.encoding == "cp1252"
     assert relation.columns == ["a", "b", "a_1", "a_1_1", "a_2"]
-    assert rows(relation)[1] == ("café", 6, 7, 8, 9)
+    assert rows(relation)[1] == ("café", "6", "7", "8", "9")
 
 
 def test_compas_file(con: duckdb.DuckDBPyConnection) -> None:
@@ -176,8 +188,8 @@ def test_compas_file(con: duckdb.DuckDBPyConnection) -> None:
     assert columns.index("decile_score") == 11 and "decile_score_1" in columns
     assert "priors_count" in columns and "priors_count_1" in columns
     assert len(columns) == len(set(columns)) == 53
-    first = rows(relation.filter("id = 1").select("name, race, decile_score, two_year_recid"))
-    assert first == [("miguel hernandez", "Other", 1, 0)]
+    first = rows(relation.filter("id = '1'").select("name, race, decile_score, two_year_recid"))
+    assert first == [("miguel hernandez", "Other", "1", "0")]
     assert info.size_bytes == COMPAS.stat().st_size and info.delimiter == ","
     assert info.sha256 == file_sha256(COMPAS)
 
@@ -213,7 +225,7 @@ def test_csv_glob(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     write(tmp_path / "a.csv", "g,n\nx,1\n")
     write(tmp_path / "b.csv", "g,n\ny,2\nz,3\n")
     relation, info = open_table(tmp_path / "*.csv", con)
-    assert rows(relation.order("n")) == [("x", 1), ("y", 2), ("z", 3)]
+    assert rows(relation.order("n")) == [("x", "1"), ("y", "2"), ("z", "3")]
     assert info.size_bytes == 8 + 12
 
 
@@ -231,7 +243,7 @@ def excel(path: Path) -> Path:
 def test_excel_first_sheet(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     relation, info = open_table(excel(tmp_path / "book.xlsx"), con)
     assert relation.columns == ["name", "score", "note", "name_1"]
-    assert rows(relation) == [("Müller", 1, "N/A", "a"), ("Đà Nẵng", 2, "3", None)]
+    assert rows(relation) == [("Müller", "1", "N/A", "a"), ("Đà Nẵng", "2", "3", None)]
     assert (info.format, info.encoding, info.encoding_detected) == ("excel", None, False)
 
 
@@ -362,3 +374,18 @@ def test_file_sha256_streams(tmp_path: Path) -> None:
     with pytest.raises(DataError) as caught:
         file_sha256(tmp_path / "missing.csv")
     assert caught.value.reason is ReasonCode.DATA_NOT_FOUND
+
+
+def test_excel_cells_become_the_text_excel_shows(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
+    import datetime
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in (["code", "flag", "when", "x"], ["01", True, datetime.datetime(2024, 1, 5), 1.0],
+                ["1", False, datetime.datetime(2024, 1, 5, 9, 30), 0.1], [" Kinh", "yes", "05/01/2024", "NA"]):
+        sheet.append(row)
+    workbook.save(tmp_path / "odd.xlsx")
+    relation, _ = open_table(tmp_path / "odd.xlsx", con, options=ReadOptions(missing=("NA",)))
+    assert [str(t) for t in relation.types] == ["VARCHAR"] * 4
+    assert rows(relation) == [("01", "TRUE", "2024-01-05", "1"), ("1", "FALSE", "2024-01-05T09:30:00", "0.1"),
+                              (" Kinh", "yes", "05/01/2024", None)]
