@@ -36,33 +36,45 @@ All candidates are ASCII-compatible, so only *words* that hold a byte of
 0x80 or more can tell them apart (a word: a run of ASCII letters and high
 bytes other than the no-break space 0xa0). Each distinct word (at most
 2,000, first seen first) is read by every candidate. A reading of a word is
-implausible when it holds a control, format or unmapped character; a symbol
-inside the word (symbols such as ``®``, ``°`` or ``€`` at either end are fine,
-and ``’`` and ``´`` are fine as apostrophes, ``·`` between two ``l``);
-letters of two scripts (Latin and Cyrillic); a lowercase letter followed by
+implausible when it holds a control, format or unmapped character; a sign
+inside the word (``«`` ``¿`` may open a word, ``»`` ``®`` ``°`` close it,
+``€`` ``§`` stand alone; ``’`` and ``´`` are apostrophes, ``·`` may stand
+between two ``l``); letters of two scripts; a lowercase letter followed by
 an uppercase one, one of them not ASCII (``HmûÇng``); a combining mark that
 does not follow a vowel, or two in a row (cp1258 writes tone marks after
-vowels); a Cyrillic word of two or more letters with no vowel; or non-ASCII
-letters that no single language's alphabet holds (``Ðê``: Icelandic has ð,
-not ê). Vietnamese counts as the word's language only when it parses as
-Vietnamese syllables (initial, vowel nucleus, final, at most one tone mark).
-The alphabets are those of the languages the candidates serve, grouped in
-five regions (Western, Central European, Cyrillic, Turkish, Vietnamese).
+vowels); no vowel (``Khžng``; r and l count, as in Czech ``vlk``); or
+non-ASCII letters that no single language spells. A language spells a word
+when its alphabet holds the word's letters and none of them stands where
+the language never writes it (``_MISPLACED``: Spanish ñ only before a
+vowel, so ``Gdañsk`` is not Spanish; è never before a vowel; Czech ě only
+after b p v m d t n; ...). Vietnamese spells a word only when it parses as
+Vietnamese syllables (consonants, a vowel nucleus, a final, at most one
+tone mark). The languages are those the candidates serve, in five regions
+(Western Europe, Central Europe, Cyrillic, Turkish, and Vietnamese with
+French).
 
-A reading of the file is scored ``(implausible words, regions, languages)``:
-the regions and the (greedy) number of languages needed so that every
-plausible word has its language. Lower is better, compared in that order.
-Candidates that read every word the same form one reading, named by the
-preferred candidate (French and German names read the same in cp1252 and
-cp1258: ``cp1252``).
+A reading of the file is scored by its implausible words, then the fewest
+regions, then the fewest languages (picked greedily; Icelandic, Estonian
+and Slovak count double: their letters sit where other code pages put
+common ones) that give every plausible word its language. Candidates that
+read every word the same form one reading, named by the preferred
+candidate (French and German names read the same in cp1252 and cp1258:
+``cp1252``).
 
 Decision
 --------
 * The best reading has more than 10% implausible words: no candidate fits;
   :func:`choose` returns None and the file is refused as undetectable.
-* Another reading has the same score but different text: the file is
-  refused, naming both encodings with a line read each way, and telling the
-  user to set ``data.encoding`` ("Chăm" in cp1258 is "Chãm" in cp1252).
+* The best reading beats every other one clearly (:func:`_beaten`): fewer
+  implausible words or regions; two languages fewer; one language fewer
+  when the other reading's letters are also rarer; or, with as many
+  languages, letters rarer by a whole word's worth (a word spelled by one
+  language counts 1, by four 0.25; Vietnamese syllables count 0, their
+  grammar being the evidence). Otherwise the file is refused, naming the
+  tied encodings with a line read each way and telling the user to set
+  ``data.encoding`` ("Chăm" in cp1258 is "Chãm" in cp1252). A short file
+  with a single such word is refused more often than not: that is the
+  point.
 * The best reading is TCVN3 or VNI: refused, with how to convert.
 * Otherwise its encoding is used, and must decode the whole file.
 
@@ -79,8 +91,11 @@ first byte that is not UTF-8 lies beyond them, at 64 KiB from its line). One
 pass then decodes the whole file with the chosen codec (the reader's own pass
 only checked UTF-8) and notes high byte values that the sample did not hold.
 If there are any, the choice is made again on 64 KiB windows from the first
-line holding each; a different choice is checked by one more pass. UTF-8
-files never come here.
+line holding each; a different choice is checked by one more pass. If the
+chosen codec cannot decode a later line, the file is refused naming that
+line (as a mixed file when the line is UTF-8). UTF-8 files never come here.
+Choosing on 4 MiB of text takes a fraction of a second; the
+decoding pass runs at the speed of Python's codecs.
 """
 
 from __future__ import annotations
@@ -94,7 +109,7 @@ from dataclasses import dataclass
 from typing import IO, Final, Protocol
 
 __all__ = ["CANDIDATES", "FONT_ENCODINGS", "Choice", "Failure", "Legacy", "Part", "Refusal", "choose",
-           "describe", "locate", "settle"]
+           "describe", "describe_nul", "locate", "settle"]
 
 CANDIDATES: Final[tuple[str, ...]] = ("cp1252", "cp1258", "cp1250", "cp1251", "cp1254", "iso8859-15")
 """Legacy codecs tried when a file is not UTF-8, most preferred first."""
@@ -128,18 +143,14 @@ _VNI_LETTERS: Final[dict[int, str]] = dict(zip(bytes.fromhex("ecede6f3f2 cccdc6d
 
 _GRAVE, _ACUTE, _HOOK, _TILDE, _DOT = "\u0300", "\u0301", "\u0309", "\u0303", "\u0323"
 _CIRCUMFLEX, _BREVE = "\u0302", "\u0306"
-_VNI_MARKS: Final[dict[int, tuple[str, str]]] = {
-    **dict.fromkeys((0xF8, 0xD8), ("aeouyơư", _GRAVE)), **dict.fromkeys((0xF9, 0xD9), ("aeouyơư", _ACUTE)),
-    **dict.fromkeys((0xFB, 0xDB), ("aeouyơư", _HOOK)), **dict.fromkeys((0xF5, 0xD5), ("aeouyơư", _TILDE)),
-    **dict.fromkeys((0xEF, 0xCF), ("aeouyơư", _DOT)),
-    **dict.fromkeys((0xE2, 0xC2), ("aeo", _CIRCUMFLEX)), **dict.fromkeys((0xE0, 0xC0), ("aeo", _CIRCUMFLEX + _GRAVE)),
-    **dict.fromkeys((0xE1, 0xC1), ("aeo", _CIRCUMFLEX + _ACUTE)),
-    **dict.fromkeys((0xE5, 0xC5), ("aeo", _CIRCUMFLEX + _HOOK)),
-    **dict.fromkeys((0xE3, 0xC3), ("aeo", _CIRCUMFLEX + _TILDE)), **dict.fromkeys((0xE4, 0xC4), ("aeo", _CIRCUMFLEX + _DOT)),
-    **dict.fromkeys((0xEA, 0xCA), ("a", _BREVE)), **dict.fromkeys((0xE8, 0xC8), ("a", _BREVE + _GRAVE)),
-    **dict.fromkeys((0xE9, 0xC9), ("a", _BREVE + _ACUTE)), **dict.fromkeys((0xFA, 0xDA), ("a", _BREVE + _HOOK)),
-    **dict.fromkeys((0xFC, 0xDC), ("a", _BREVE + _TILDE)), **dict.fromkeys((0xEB, 0xCB), ("a", _BREVE + _DOT)),
-}
+_VNI_MARKS: Final[dict[int, tuple[str, str]]] = {byte: (bases, marks) for pair, bases, marks in (
+    ("f8d8", "aeouyơư", _GRAVE), ("f9d9", "aeouyơư", _ACUTE), ("fbdb", "aeouyơư", _HOOK),
+    ("f5d5", "aeouyơư", _TILDE), ("efcf", "aeouyơư", _DOT),
+    ("e2c2", "aeo", _CIRCUMFLEX), ("e0c0", "aeo", _CIRCUMFLEX + _GRAVE), ("e1c1", "aeo", _CIRCUMFLEX + _ACUTE),
+    ("e5c5", "aeo", _CIRCUMFLEX + _HOOK), ("e3c3", "aeo", _CIRCUMFLEX + _TILDE), ("e4c4", "aeo", _CIRCUMFLEX + _DOT),
+    ("eaca", "a", _BREVE), ("e8c8", "a", _BREVE + _GRAVE), ("e9c9", "a", _BREVE + _ACUTE),
+    ("fada", "a", _BREVE + _HOOK), ("fcdc", "a", _BREVE + _TILDE), ("ebcb", "a", _BREVE + _DOT),
+) for byte in bytes.fromhex(pair)}
 """VNI-Windows diacritic bytes: byte -> (the plain letters it may follow, the marks it adds)."""
 
 
@@ -187,7 +198,7 @@ _ALPHABETS: Final[dict[str, frozenset[str]]] = {name: _alphabet(letters) for nam
 }.items()}
 """Non-ASCII letters of the languages the candidates serve (both cases); Vietnamese is checked by syllable."""
 
-_C: Final = "b-df-hj-np-tv-zB-DF-HJ-NP-TV-Z"      # ASCII consonants, for the patterns below
+_C: Final = "b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ"    # ASCII consonants (not y), for the patterns below
 _GRAVE_E: Final = "[èÈ](?=[aeiouyàâäéèêëîïôöùûüAEIOUY])"
 _MISPLACED: Final[dict[str, re.Pattern[str]]] = {
     "fr": re.compile(f"{_GRAVE_E}|[àÀ](?!$)|(?<![oO])[ùÙ]|[ùÙ](?!$)"),
@@ -212,8 +223,9 @@ before a, e or o ("Săo"); no word starts with ß or ð."""
 
 _COSTLY: Final[dict[str, int]] = {"is": 2, "et": 2, "sk": 2}
 """Languages whose letters sit where the other candidates put common ones, so that a wrong reading often
-"is" Icelandic (ð þ ý where cp1258 has đ ₫ ư and cp1254 has ğ ş ı) or Estonian (õ where cp1258 has ơ and
-cp1250 ő): explaining words by them counts double."""
+"is" Icelandic (ð þ ý where cp1258 has đ ₫ ư and cp1254 has ğ ş ı), Estonian (õ where cp1258 has ơ and
+cp1250 ő) or Slovak (whose alphabet holds á ä é í ó ô ú ý, so that cp1250's č ĺ ŕ ň for Western è å à ò
+"complete" many Western words): explaining words by them counts double."""
 
 _REGIONS: Final[dict[str, frozenset[str]]] = {
     "Western Europe": frozenset({"fr", "de", "es", "pt", "it", "ca", "nl", "da", "no", "sv", "fi", "is", "sq", "et"}),
@@ -232,6 +244,7 @@ _VI_SYLLABLE: Final = re.compile(f"(?:[bcdđfghjklmnpqrstvwxz]{{0,3}}|gi|qu)(?:{
 """A Vietnamese syllable without its tone mark. Consonants are lenient (any up to three, a final k) so that
 names from minority languages written in Vietnamese letters pass: Hmông, Krông, Đắk Lắk."""
 _VI_TONES: Final = frozenset(_GRAVE + _ACUTE + _HOOK + _TILDE + _DOT)
+_VI_MODIFIERS: Final = _CIRCUMFLEX + _BREVE + "\u031b"          # circumflex, breve, horn: under a tone mark
 
 _LEADING: Final = "«„“‘‚‹¿¡"
 _TRAILING: Final = "»”“’›®™©°…"
@@ -243,20 +256,22 @@ _NEUTRAL: Final[frozenset[str]] = frozenset()
 
 
 def _vietnamese(word: str) -> bool:
-    """Whether ``word`` (NFC) is Vietnamese syllables, split at apostrophes and where a capital follows a
-    lowercase letter (``H’Mông``, ``ĐắkLắk``)."""
+    """Whether ``word`` (NFC) is Vietnamese syllables, apostrophes left out (``H’Mông``) and split where a
+    capital follows a lowercase letter (``ĐắkLắk``)."""
     pieces, current = [], ""
-    for char in word:
-        if char in _APOSTROPHES or (char.isupper() and current[-1:].islower()):
+    for char in (c for c in word if c not in _APOSTROPHES):
+        if char.isupper() and current[-1:].islower():
             pieces.append(current)
             current = ""
-        current += "" if char in _APOSTROPHES else char
+        current += char
     return all(_vietnamese_syllable(p) for p in [*pieces, current])
 
 
 def _vietnamese_syllable(piece: str) -> bool:
+    """Whether ``piece`` is one syllable: at most one tone mark, on a vowel, and the shape of _VI_SYLLABLE."""
     decomposed = unicodedata.normalize("NFD", piece.lower())
-    if sum(c in _VI_TONES for c in decomposed) > 1:
+    tones = [i for i, c in enumerate(decomposed) if c in _VI_TONES]
+    if len(tones) > 1 or any(decomposed[:i].rstrip(_VI_MODIFIERS)[-1:] not in tuple("aeiouy") for i in tones):
         return False
     plain = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _VI_TONES))
     return _VI_SYLLABLE.fullmatch(plain) is not None
@@ -266,8 +281,8 @@ def _vietnamese_syllable(piece: str) -> bool:
 
 
 def _assess(word: str) -> frozenset[str] | None:
-    """The languages whose alphabet spells ``word``; empty when the word has no non-ASCII letter (no
-    evidence either way, such as ``€`` or ``l’Oréal`` read with plain letters); None when it is not text.
+    """The languages that spell ``word``; empty when it is no evidence either way (a lone sign such as ``€``,
+    or only ASCII letters, as in ``l’Ecole``); None when no text reads so.
 
     The rules are listed in the module docstring (How a reading is judged).
     """
@@ -285,7 +300,7 @@ def _assess(word: str) -> frozenset[str] | None:
     if any(unicodedata.category(c) == "Mn" for c in text) or not _one_script(letters) or not _cases_fit(letters):
         return None
     foreign = frozenset(c for c in letters if not c.isascii())
-    if not foreign or len(letters) == 1:
+    if not foreign:
         return _NEUTRAL
     if len(letters) > 1 and not _has_vowel(letters):
         return None
@@ -411,8 +426,13 @@ def _word_rarity(languages: frozenset[str]) -> float:
 
 
 def _beaten(rival: _Reading, *, by: _Reading) -> bool:
-    """Whether ``by`` is clearly better than ``rival``: fewer implausible words, else fewer regions, else
-    fewer languages, else letters less rare by at least ``_RARITY_MARGIN`` (:func:`_rarer`)."""
+    """Whether ``by`` (ranked first) is clearly better than ``rival``.
+
+    Fewer implausible words decide, else fewer regions; else two languages
+    fewer, or one fewer if the rival's letters are also rarer
+    (:func:`_rarer`); else letters rarer by at least ``_RARITY_MARGIN``.
+    Otherwise the two are a tie, and the file is refused.
+    """
     mine, theirs = by.score, rival.score
     if (mine.bad, mine.regions) != (theirs.bad, theirs.regions):
         return (mine.bad, mine.regions) < (theirs.bad, theirs.regions)
@@ -423,10 +443,10 @@ def _beaten(rival: _Reading, *, by: _Reading) -> bool:
 
 def _rarer(reading: _Reading, *, than: _Reading) -> float:
     """How much rarer ``reading``'s letters are than ``than``'s, on the words they read differently and that
-    no one language spells both ways: the sum of 1/(its languages) - 1/(``than``'s languages).
+    no one language spells both ways: the sum of the differences of :func:`_word_rarity`.
 
     "Řrsted" (Czech only) against "Ørsted" (Danish, Norwegian) adds 0.5; "Chơ" (Vietnamese) against "Chõ"
-    (Portuguese, Estonian, Vietnamese) adds nothing: Vietnamese spells both.
+    (Estonian, Vietnamese) adds nothing: Vietnamese spells both.
     """
     return sum(_word_rarity(mine) - _word_rarity(theirs)
                for a, b, mine, theirs in zip(reading.words, than.words, reading.verdicts, than.verdicts)
@@ -453,6 +473,7 @@ def _decodes(parts: Sequence[Part], codec: str) -> bool:
 
 
 def _score(verdicts: Sequence[frozenset[str] | None]) -> _Score:
+    """Score a reading from its words' verdicts (:func:`_assess`)."""
     bad = sum(v is None for v in verdicts)
     evidence = [v for v in verdicts if v]
     return _Score(bad=bad, judged=bad + len(evidence), regions=_regions_needed(evidence),
@@ -473,7 +494,7 @@ def _regions_needed(evidence: Sequence[frozenset[str]]) -> int:
 
 def _languages_needed(evidence: Sequence[frozenset[str]]) -> int:
     """Cost of the languages picked greedily (most words per cost, ties alphabetically) until every word has
-    one. A language costs 1, Icelandic and Estonian 2 (see ``_COSTLY``)."""
+    one. A language costs 1; Icelandic, Estonian and Slovak cost 2 (see ``_COSTLY``)."""
     left = list(evidence)
     cost = 0
     while left:
@@ -523,9 +544,10 @@ def choose(sample: Sequence[Part]) -> Choice | None:
     Raises
     ------
     Refusal
-        When another reading with different text scores as well (naming both
-        encodings, with a line read each way), or when the best reading is a
-        font encoding (TCVN3, VNI), with how to convert the file.
+        When another reading with different text is not clearly worse (see
+        :func:`_beaten`; naming the tied encodings, with a line read each
+        way), or when the best reading is a font encoding (TCVN3, VNI), with
+        how to convert the file.
 
     Examples
     --------
@@ -583,10 +605,9 @@ def _ambiguous_message(sample: Sequence[Part], words: Sequence[bytes], tied: Seq
     names = [_label(r.name) for r in tied]
     readings = ", ".join(f"{_quoted(_read(r.name, line))} in {_label(r.name)}" for r in tied)
     fonts = [r.name for r in tied if r.name in FONT_ENCODINGS]
-    codec = next((r.name for r in tied if r.name not in FONT_ENCODINGS), None)
-    advice = ("Set data.encoding in the spec to the right one (for example encoding: "
-              f"'{codec}' under data:), or re-save the file as UTF-8 (in Excel: Save As > 'CSV UTF-8')."
-              if codec is not None else "")
+    codecs_tied = [f"'{r.name}'" for r in tied if r.name not in FONT_ENCODINGS]
+    advice = (f"Set data.encoding in the spec to the right one ({' or '.join(codecs_tied)}), or re-save the file "
+              "as UTF-8 (in Excel: Save As > 'CSV UTF-8')." if codecs_tied else "")
     if fonts:
         advice += (f" If it is {_label(fonts[0])}, convert it to Unicode first "
                    f"({_CONVERT.format(name=_label(fonts[0]))}).")
@@ -645,7 +666,8 @@ def locate(opener: Opener, offset: int, codec: str) -> tuple[int, str]:
     Lines end with LF, CRLF or a lone CR. The bytes before ``offset`` are
     decoded with ``codec`` (they decode: ``offset`` is the first failure), the
     rest of the line with undecodable bytes written as ``\\xNN``. At most 60
-    characters are kept on each side of ``offset`` (cut ends shown as ``…``).
+    characters are kept on each side of ``offset``, escapes included (cut
+    ends shown as ``…``).
     """
     decoder = codecs.getincrementaldecoder(codec)(errors="replace")
     breaks, tail, done, last = 0, "", 0, ""
@@ -664,10 +686,25 @@ def locate(opener: Opener, offset: int, codec: str) -> tuple[int, str]:
 
 
 def describe(opener: Opener, failure: Failure, codec: str) -> str:
-    """``line N, byte 0xNN at offset M (reason): 'the line'`` for the first bytes ``codec`` could not decode."""
+    """``line N (byte 0xNN at offset M, reason: 'the line')`` for the first bytes ``codec`` could not decode.
+
+    Examples
+    --------
+    >>> import io
+    >>> data = "name\nMüller\n".encode("cp1252")
+    >>> describe(lambda: io.BytesIO(data), _Failure(6, b"\xfc", "invalid start byte"), "utf-8")
+    "line 2 (byte 0xfc at offset 6, invalid start byte: 'M\\xfcller')"
+    """
     number, line = locate(opener, failure.offset, codec)
     shown = " ".join(f"0x{b:02x}" for b in failure.bad[:4]) or "an incomplete character"
-    return f"line {number}, byte {shown} at offset {failure.offset} ({failure.reason}): '{line}'"
+    return f"line {number} (byte {shown} at offset {failure.offset}, {failure.reason}: '{line}')"
+
+
+def describe_nul(opener: Opener, offset: int, codec: str) -> str:
+    """``line N holds a NUL byte (0x00) at offset M: 'the line'``, NUL shown as ``\\x00``."""
+    number, line = locate(opener, offset, codec)
+    shown = line.replace("\x00", "\\x00")
+    return f"line {number} holds a NUL byte (0x00) at offset {offset}: '{shown}'"
 
 
 # --------------------------------------------------------------------------- the whole file
@@ -700,7 +737,7 @@ def _high_bytes(data: bytes) -> set[int]:
 def _check_whole(opener: Opener, codec: str, known: set[int]) -> _Whole:
     """Decode the whole file with ``codec``; note high byte values not in ``known``, and where they first are.
 
-    Stops at the first bytes ``codec`` cannot decode, and counts them as new.
+    Stops at the first bytes ``codec`` cannot decode.
     """
     decoder = codecs.getincrementaldecoder(codec)(errors="strict")
     skip = _ASCII + bytes(sorted(known))
@@ -714,8 +751,8 @@ def _check_whole(opener: Opener, codec: str, known: set[int]) -> _Whole:
             try:
                 text = decoder.decode(block)
             except UnicodeDecodeError as exc:
-                failure = _Failure(done + exc.start, bytes(exc.object[exc.start:exc.end]), exc.reason)
-                new.setdefault(block[exc.start], failure.offset)
+                start = done + len(block) - len(exc.object) + exc.start   # exc.object ends where block ends
+                failure = _Failure(start, bytes(exc.object[exc.start:exc.end]), exc.reason)
                 return _Whole(failure, has_text, new)
             has_text = has_text or bool(text.strip())
             done += len(block)
@@ -767,22 +804,27 @@ def _utf8_example(sample: Sequence[Part]) -> tuple[int, str] | None:
     return None
 
 
-def _choose_checked(sample: Sequence[Part], utf8_failure: Failure, opener: Opener,
-                    detect: Callable[[Sequence[Part]], Choice | None]) -> Choice:
+def _refuse_mixed(sample: Sequence[Part], utf8_failure: Failure, opener: Opener) -> None:
+    """Raise :class:`Refusal` if ``sample`` holds UTF-8 words: the file mixes UTF-8 and another encoding."""
     example = _utf8_example(sample)
     if example is not None:
         raise Refusal(
-            f"it mixes encodings: part of it is UTF-8 (line {example[0]}: {_quoted(example[1])}), but "
+            f"it mixes encodings: line {example[0]} is UTF-8 ({_quoted(example[1])}), but "
             f"{describe(opener, utf8_failure, 'utf-8')} is not. This happens when rows saved in another encoding "
             "(an old export in cp1252 or cp1258, for example) are pasted into a UTF-8 file. Re-save those rows "
             "as UTF-8, or, if the whole file is in one legacy encoding, set data.encoding in the spec.")
+
+
+def _choose_checked(sample: Sequence[Part], utf8_failure: Failure, opener: Opener,
+                    detect: Callable[[Sequence[Part]], Choice | None]) -> Choice:
+    _refuse_mixed(sample, utf8_failure, opener)
     choice = detect(sample)
     if choice is None:
         raise Refusal(
-            f"the file is not UTF-8 (invalid {describe(opener, utf8_failure, 'utf-8')}) and its encoding could not "
-            f"be detected with confidence (tried {', '.join(CANDIDATES)}). Re-save the file as UTF-8 (in Excel: "
-            "Save As > 'CSV UTF-8'), or set data.encoding in the spec to its encoding (for example 'cp1252' or "
-            "'cp1258').")
+            f"the file is not UTF-8 (UTF-8 cannot decode {describe(opener, utf8_failure, 'utf-8')}), and its "
+            f"encoding could not be detected with confidence (tried {', '.join(CANDIDATES)}). Re-save the file "
+            "as UTF-8 (in Excel: Save As > 'CSV UTF-8'), or set data.encoding in the spec to its encoding (for "
+            "example 'cp1252' or 'cp1258').")
     return choice
 
 
@@ -821,12 +863,13 @@ def settle(head: bytes, utf8_failure: Failure, opener: Opener,
         sample += _windows(opener, [utf8_failure.offset])
     choice = _choose_checked(sample, utf8_failure, opener, detect)
     whole = _check_whole(opener, choice.codec, set().union(*(_high_bytes(p.data) for p in sample)))
-    if whole.new:
+    if whole.failure is None and whole.new:
         sample += _windows(opener, whole.new.values())
         again = _choose_checked(sample, utf8_failure, opener, detect)
         if again.codec != choice.codec:
             choice, whole = again, _check_whole(opener, again.codec, set(range(0x80, 0x100)))
     if whole.failure is not None:
+        _refuse_mixed(sample + _windows(opener, [whole.failure.offset]), utf8_failure, opener)
         raise Refusal(
             f"it is not UTF-8, and its first lines read as {choice.codec}, but {choice.codec} cannot decode "
             f"{describe(opener, whole.failure, choice.codec)}. Set data.encoding in the spec to the file's "

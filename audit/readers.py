@@ -29,17 +29,27 @@ Fast path and slow path
     readers are used.
 
 Encoding
-    With no declared encoding the bytes decide. A UTF-8 byte-order mark gives
-    ``"utf-8-sig"`` (the mark never reaches the first column's name), a UTF-16
-    or UTF-32 mark gives ``"utf-16"``/``"utf-32"``, and a file that decodes as
-    UTF-8 from end to end gives ``"utf-8"``. Otherwise ``charset_normalizer``
-    looks at the first 4 MiB; among its candidates that are about as clean as
-    its best guess, the common Windows code pages are preferred (``cp1252``
-    first), because on short samples the tool often ranks rare DOS code pages
-    first. The chosen encoding must then decode the whole file.
-    A file with NUL bytes and no UTF-16/32 byte-order mark is treated as
-    binary, not text. A declared encoding is used as given and must decode
-    the whole file.
+    A declared encoding (``data.encoding``) is used as given and must decode
+    the whole file; it is never second-guessed. With none, the bytes decide.
+    A UTF-8 byte-order mark gives ``"utf-8-sig"`` (the mark never reaches the
+    first column's name), a UTF-16 or UTF-32 mark gives ``"utf-16"`` or
+    ``"utf-32"``, and a file that decodes as UTF-8 from end to end gives
+    ``"utf-8"``: that check is the one pass that also hashes the file, so a
+    UTF-8 file is read once before DuckDB reads it. A file whose byte-order
+    mark is not borne out, and a file with NUL bytes (without a UTF-16/32
+    mark) or mostly control characters, is refused. Any other file is settled
+    by :mod:`audit.encodings`, which reads its first 4 MiB with a short list
+    of legacy code pages (cp1252, cp1258, cp1250, cp1251, cp1254,
+    iso8859-15) and picks the one whose text is plausible; it refuses a file
+    that mixes UTF-8 with another encoding, a file two code pages read as
+    different plausible text (naming both, with a line read each way), and
+    Vietnamese text in the TCVN3 or VNI font encodings (with how to convert
+    it). The chosen code page must then decode the whole file. Every refusal
+    (``DATA_ENCODING``, exit 2) names the first line that does not decode,
+    with its bad bytes shown as ``\\xNN``. The text is decoded as it is, never
+    normalised (a cp1258 file keeps its combining tone marks).
+    :attr:`TableInfo.encoding` records the codec and
+    :attr:`TableInfo.encoding_detected` whether it was detected.
 
 Values as written
     Every column of a CSV file or an Excel sheet is text, exactly as written:
@@ -115,7 +125,6 @@ import hashlib
 import io
 import os
 import re
-import unicodedata
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -126,6 +135,7 @@ from typing import IO, Final, Union
 import duckdb
 import pandas as pd
 
+from audit import encodings
 from audit.errors import DataError, Problem, ReasonCode, SpecError, UsageError, did_you_mean, format_problems
 
 __all__ = ["MemoryFile", "ReadOptions", "TableInfo", "open_table", "file_sha256", "detect_format",
@@ -139,12 +149,11 @@ SUPPORTED_EXTENSIONS: Final[dict[str, str]] = {
 """File extension (lower case) -> format name."""
 
 _BLOCK: Final = 1 << 20            # hashing and decoding block: 1 MiB
-_HEAD: Final = 4 << 20             # bytes given to charset_normalizer
+_HEAD: Final = 4 << 20             # bytes the encoding is chosen from (audit.encodings)
 _SAMPLE_ROWS: Final = 100_000      # DuckDB sniffer sample
 _DELIMITERS: Final = (",", ";", "\t", "|")
 _DELIMITER_NAMES: Final = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _UTF8_FAST: Final = frozenset({"utf-8", "utf-8-sig", "ascii"})
-_PREFERRED_ENCODINGS: Final = ("cp1252", "cp1250", "cp1251", "iso8859-15", "iso8859-1")
 _GLOB_CHARS: Final = frozenset("*?[")
 _UPLOAD_PROTOCOL: Final = "auditupload"   # + 32 random hex digits, one protocol per registered upload
 _SIGNATURES: Final = (
@@ -674,17 +683,13 @@ def _scan(path: _Source, codec: str | None) -> _Scan:
 
 def _decode_step(decoder: codecs.IncrementalDecoder, block: bytes, base: int, codec: str,
                  *, final: bool) -> tuple[_DecodeFailure | None, str]:
-    pending = decoder.getstate()[0]
     try:
         return None, decoder.decode(block, final=final)
     except UnicodeDecodeError as exc:
-        offset = base - len(pending) + exc.start
+        # exc.object is what the decoder looked at: the bytes it held back from the last block, then this one
+        # (less a byte-order mark utf-8-sig strips first), so its end is the end of this block
+        offset = base + len(block) - len(exc.object) + exc.start
         return _DecodeFailure(codec, offset, bytes(exc.object[exc.start:exc.end]), exc.reason), ""
-
-
-def _decode_check(path: _Source, codec: str) -> tuple[_DecodeFailure | None, bool]:
-    scan = _scan(path, codec)
-    return scan.failure, scan.has_text
 
 
 def _bom_codec(head: bytes) -> str | None:
@@ -707,34 +712,31 @@ def _binary_reason(head: bytes) -> str | None:
     return None
 
 
-def _control_share(text: str) -> float:
-    if not text:
+def _control_share(sample: bytes) -> float:
+    """Share of ``sample``'s bytes that are control characters other than tab, LF, FF and CR (0 when empty).
+
+    Counted on the bytes, which is cheap on 4 MiB: every candidate encoding
+    is ASCII-compatible, so these bytes are control characters in all of them.
+    """
+    if not sample:
         return 0.0
-    bad = sum(1 for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\t\r\n\f")
-    return bad / len(text)
+    controls = bytes(range(0x20)).translate(None, b"\t\n\x0c\r") + b"\x7f"
+    return (len(sample) - len(sample.translate(None, controls))) / len(sample)
 
 
-def _detect_encoding(sample: bytes) -> str | None:
-    """Best encoding for ``sample`` by charset_normalizer, or None when it has no guess."""
-    from charset_normalizer import from_bytes
+def _detect_encoding(sample: Sequence[encodings.Part]) -> encodings.Choice | None:
+    """The legacy encoding that reads ``sample`` as plausible text, or None when none does.
 
-    matches = list(from_bytes(sample))
-    if not matches:
-        return None
-    best = min(m.chaos for m in matches)
-    clean = {codecs.lookup(m.encoding).name: m for m in matches if m.chaos <= best + 0.05}
-    chosen = next((name for name in _PREFERRED_ENCODINGS if name in clean), codecs.lookup(matches[0].encoding).name)
-    try:
-        if sample.decode("cp1252") == sample.decode(chosen):
-            return "cp1252"                       # same text either way: name the far more common code page
-    except UnicodeDecodeError:
-        pass
-    return chosen
+    Raises :class:`audit.encodings.Refusal` when two encodings read it as
+    different plausible text, or when it is in a Vietnamese font encoding
+    (TCVN3, VNI). See :func:`audit.encodings.choose`.
+    """
+    return encodings.choose(sample)
 
 
-def _describe_failure(failure: _DecodeFailure) -> str:
-    shown = " ".join(f"0x{b:02x}" for b in failure.bad[:4]) or "an incomplete character"
-    return f"byte {shown} at offset {failure.offset} ({failure.reason})"
+def _describe_failure(failure: _DecodeFailure, path: _Source) -> str:
+    """``line N (byte 0xNN at offset M, reason: 'the line')``, the line's bad bytes shown as ``\\xNN``."""
+    return encodings.describe(lambda: _open_binary(path), failure, failure.codec)
 
 
 # --------------------------------------------------------------------------- CSV
@@ -747,38 +749,49 @@ def _empty(path: _Source, why: str, fmt: str = "csv") -> DataError:
 
 
 def _choose_encoding(scan: _Scan, options: ReadOptions) -> tuple[str, bool, bool]:
-    """Return (codec, detected, has_text) for one CSV file, or raise."""
+    """Return (codec, detected, has_text) for one CSV file, or raise.
+
+    A declared encoding must decode the whole file; a byte-order mark decides
+    (and its encoding must decode the whole file); a file valid as UTF-8 is
+    UTF-8; any other file is settled by :func:`audit.encodings.settle`
+    (``_detect_encoding`` makes its choice). Every refusal names the file and
+    the first line that does not decode, its bad bytes shown as ``\\xNN``.
+    """
     shown = _shown(scan.path)
     if options.encoding is not None:
         codec = codecs.lookup(options.encoding).name
         if scan.failure is not None:
             raise DataError(
-                f"Cannot decode {shown} with the declared encoding '{options.encoding}': "
-                f"{_describe_failure(scan.failure)}. Set data.encoding to the file's real encoding (for example "
-                "'utf-8' or 'cp1252'), or leave it out to detect it.", reason=ReasonCode.DATA_ENCODING)
+                f"Cannot decode {shown} with the declared encoding '{options.encoding}': it cannot decode "
+                f"{_describe_failure(scan.failure, scan.path)}. Set data.encoding to the file's real encoding (for "
+                "example 'utf-8' or 'cp1252'), or leave it out to detect it.", reason=ReasonCode.DATA_ENCODING)
         return codec, False, scan.has_text
-    first = _bom_codec(scan.head) or "utf-8"
+    marked = _bom_codec(scan.head)
     if scan.failure is None:
-        return first, True, scan.has_text
+        nul = -1 if marked in ("utf-16", "utf-32") else scan.head.find(b"\x00")
+        if nul >= 0:
+            raise DataError(f"Cannot read {shown} as CSV: "
+                            f"{encodings.describe_nul(lambda: _open_binary(scan.path), nul, marked or 'utf-8')}. "
+                            "A text CSV file never holds one: check the export, or remove the NUL bytes.",
+                            reason=ReasonCode.DATA_UNREADABLE)
+        return marked or "utf-8", True, scan.has_text
+    if marked is not None:
+        name = marked.replace("-sig", "").upper()
+        raise DataError(f"Cannot read {shown}: it starts with a {name} byte-order mark, but "
+                        f"{_describe_failure(scan.failure, scan.path)} is not {name}. Re-save the whole file as "
+                        f"{name}, or set data.encoding in the spec to its real encoding.",
+                        reason=ReasonCode.DATA_ENCODING)
     binary = _binary_reason(scan.head)
+    if binary is None and _control_share(scan.head) > 0.05:
+        binary = "it is mostly control characters, so it is binary data rather than text"
     if binary is not None:
         raise DataError(f"Cannot read {shown} as CSV: {binary}. Export the data as a CSV text file, or give the "
                         "file the extension of its real format.", reason=ReasonCode.DATA_UNREADABLE)
-    candidate = _detect_encoding(scan.head)
-    if candidate is not None:
-        sample = scan.head.decode(candidate, errors="replace")
-        if _control_share(sample) > 0.05:
-            raise DataError(f"Cannot read {shown} as CSV: it is mostly control characters, so it is binary data "
-                            "rather than text. Export the data as a CSV text file.",
-                            reason=ReasonCode.DATA_UNREADABLE)
-        failure, has_text = _decode_check(scan.path, candidate)
-        if failure is None:
-            return candidate, True, has_text
-    raise DataError(
-        f"Cannot read {shown}: the file is not UTF-8 (invalid {_describe_failure(scan.failure)}) and its "
-        "encoding could not be detected with confidence. Re-save the file as UTF-8 (in Excel: Save As > "
-        "'CSV UTF-8'), or set data.encoding in the spec to its encoding (for example 'cp1252' or 'latin-1').",
-        reason=ReasonCode.DATA_ENCODING)
+    try:
+        legacy = encodings.settle(scan.head, scan.failure, lambda: _open_binary(scan.path), _detect_encoding)
+    except encodings.Refusal as refusal:
+        raise DataError(f"Cannot read {shown}: {refusal}", reason=ReasonCode.DATA_ENCODING) from None
+    return legacy.codec, True, legacy.has_text
 
 
 def _open_csv(files: list[_Source], con: duckdb.DuckDBPyConnection, options: ReadOptions, shown: str,

@@ -161,9 +161,9 @@ def test_declared_missing_markers_are_null_exactly_as_written(tmp_path: Path,
                                                              con: duckdb.DuckDBPyConnection) -> None:
     text = "id,label,note\n1,N/A,x\n2,NA,NULL\n3,,na\n"
     for encoding in ("utf-8", "cp1252"):
-        path = write(tmp_path / f"na-{encoding}.csv", text.replace("x", "é"), encoding)
+        path = write(tmp_path / f"na-{encoding}.csv", text.replace("x", "café"), encoding)
         relation, _ = open_table(path, con, options=ReadOptions(missing=("NA", "NULL")))
-        assert rows(relation) == [("1", "N/A", "é"), ("2", None, None), ("3", None, "na")]
+        assert rows(relation) == [("1", "N/A", "café"), ("2", None, None), ("3", None, "na")]
 
 
 def test_duplicate_header_names(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
