@@ -18,6 +18,7 @@ import numpy as np
 from audit.counts import RawCounts
 from audit.errors import DataError, ReasonCode, did_you_mean
 from audit.labels import format_label, lookalike_note, resolve_spec_value, unknown_label
+from audit.wording import visible
 from audit.metrics import N_STATES
 from audit.spec import INTERSECTION_JOIN, AuditSpec, LabelSpec
 
@@ -166,7 +167,7 @@ def _mapping(spec_field: str, label: LabelSpec, values: tuple[str, ...], rows: n
              notes: list[str], *, two_classes: bool = True) -> LabelMapping:
     """Decide which values of a column are positive, and check that two classes remain."""
     column = label.column
-    shown = ", ".join(f"'{v}' ({int(r):,} rows)" for v, r in zip(values, rows[:-1]))
+    shown = ", ".join(f"'{visible(v)}' ({int(r):,} rows)" for v, r in zip(values, rows[:-1]))
     if label.positive is None:
         lowered = {v.lower(): v for v in values}
         positive_word = next((t for t, f in _TRUE_WORDS.items()
@@ -230,7 +231,7 @@ def _tiers(spec: AuditSpec, values: tuple[str, ...], rows: np.ndarray, notes: li
     names = tuple(tiers.values)
     unknown = [(v, int(r)) for v, r in zip(values, rows) if v not in names]
     if unknown:
-        shown = ", ".join(f"'{v}' ({r:,} rows)" for v, r in unknown)
+        shown = ", ".join(f"'{visible(v)}' ({r:,} rows)" for v, r in unknown)
         raise DataError(f"decision.tiers: column '{spec.decision.column}' has tier value(s) the spec does not name: "
                         f"{shown}{did_you_mean(unknown[0][0], names)}. Add each to 'decision.tiers.values' with "
                         f"its kind (favourable, adverse or neutral), or fix the data; the spec names: "
@@ -253,7 +254,7 @@ def _final(spec: AuditSpec, values: tuple[str, ...], rows: np.ndarray, decision:
     known = dict(zip(decision.values, decision.positive))
     stray = [(v, int(r)) for v, r in zip(values, rows) if v not in known]
     if stray:
-        shown = ", ".join(f"'{v}' ({r:,} rows)" for v, r in stray)
+        shown = ", ".join(f"'{visible(v)}' ({r:,} rows)" for v, r in stray)
         raise DataError(f"final_decision: column '{final.column}' has value(s) {shown} that match neither decision "
                         f"of '{decision.column}' (positive: {', '.join(decision.positive_values)}; negative: "
                         f"{', '.join(decision.negative_values)}). Recode them, or give 'final_decision.positive' "

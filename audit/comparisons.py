@@ -23,6 +23,7 @@ from audit.labels import format_label, resolve_spec_value
 from audit.metrics import ANY, KNOWN, Kind, state
 from audit.rates import MetricValues
 from audit.spec import INTERSECTION_JOIN, ReferenceRule
+from audit.wording import visible
 
 FOUR_FIFTHS = 0.8
 
@@ -46,8 +47,8 @@ def named_reference(groups: GroupCounts, value: Any, *, field: str) -> int:
                                    for n, v in zip(named, values))
     candidates = [l for l, u in zip(groups.labels, groups.unknown) if not u]
     if label not in candidates:
-        raise DataError(f"{field}: reference group '{label}' does not occur in '{groups.attribute}'"
-                        f"{did_you_mean(label, candidates)}; its groups are: {', '.join(candidates)}",
+        raise DataError(f"{field}: reference group '{visible(label)}' does not occur in '{groups.attribute}'"
+                        f"{did_you_mean(label, candidates)}; its groups are: {', '.join(map(visible, candidates))}",
                         reason=ReasonCode.REFERENCE_NOT_FOUND)
     return groups.labels.index(label)
 
