@@ -94,16 +94,27 @@ def _check_pandas_types(frame: pd.DataFrame, spec: AuditSpec, source: str) -> No
             bad = series[coerced.isna() & series.notna()].unique().tolist()
             raise _not_numbers(bad or series.unique().tolist(), column, field, source)
     if spec.data.weight:
-        weights = frame[spec.data.weight].to_numpy(dtype=np.float64, na_value=np.nan)
+        weights = _finite_or_missing(frame, spec.data.weight, "data.weight", source)
         _check_weights(int(np.isnan(weights).sum()), float(np.nanmin(weights)) if weights.size else 0.0,
                        spec.data.weight, source)
     if spec.data.count_column:
-        counts = frame[spec.data.count_column].to_numpy(dtype=np.float64, na_value=np.nan)
+        counts = _finite_or_missing(frame, spec.data.count_column, "data.count_column", source)
         finite = counts[np.isfinite(counts)]
         fractional = finite[np.mod(finite, 1) != 0]
         _check_counts(int(counts.size - finite.size), int((finite < 0).sum()), int(fractional.size),
                       float(finite.min()) if finite.size else 0.0,
                       float(fractional[0]) if fractional.size else None, spec.data.count_column, source)
+
+
+def _finite_or_missing(frame: pd.DataFrame, column: str, field: str, source: str) -> np.ndarray:
+    """A weight or count column of a DataFrame as floats (NaN where missing, as pandas means it); ±inf refused
+    with the same message as on every other engine."""
+    values = frame[column].to_numpy(dtype=np.float64, na_value=np.nan)
+    infinite = np.flatnonzero(np.isinf(values))
+    if infinite.size:
+        raise _numbers_error(field, column, "nonfinite", int(infinite.size), values[infinite[0]],
+                             int(infinite[0]) + 1, source)
+    return values
 
 
 def _check_counts(missing: int, negative: int, fractional: int, minimum: float, example: float | None,
@@ -177,20 +188,27 @@ def _bad_numbers(check: _NumberCheck, kind: str, bad: int, example: Any, conditi
     """The message for values of a numeric column that are not numbers, or not finite ones: the column, how
     many rows, the first such row (DuckDB) and its value, and what to do."""
     first = _first_bad(table, condition, check.quoted)
-    if first is not None:
-        example = first[1]
-    where = f", the first in data row {first[0]:,} (counting from 1 after the header)" if first else ""
+    return _numbers_error(check.field, check.column, kind, bad, first[1] if first else example,
+                          first[0] if first else None, source)
+
+
+def _numbers_error(field: str, column: str, kind: str, bad: int, example: Any, first: int | None,
+                   source: str) -> DataError:
+    """A numeric column with ``bad`` values that are not numbers (``kind`` "text") or not finite ones
+    ("nonfinite"): the field, the column, how many rows, one value, the first data row (1-based, when known)
+    and what to do."""
+    where = f", the first in data row {first:,} (counting from 1 after the header)" if first else ""
     what = "values that are not numbers" if kind == "text" else "values that are not finite numbers (NaN or ±inf)"
-    why = _WHY_NUMBERS.get(check.field, "it must hold numbers written with a decimal point, such as 0.75")
+    why = _WHY_NUMBERS.get(field, "it must hold numbers written with a decimal point, such as 0.75")
     if re.fullmatch(r"\s*[+-]?\d+,\d+\s*", str(example)):
         hint = "; the file seems to use a decimal comma: export it with a decimal point"
-    elif check.field in _WHY_NUMBERS:
+    elif field in _WHY_NUMBERS:
         hint = "; fix those rows, or leave them out with data.where"
     else:
         hint = f"; if '{example}' means a missing value, declare it with data.missing: ['{example}']"
     reason = {"data.weight": ReasonCode.WEIGHT_INVALID, "data.count_column": ReasonCode.COUNT_INVALID}.get(
-        check.field, ReasonCode.SCORE_NOT_NUMERIC)
-    return DataError(f"{check.field}: column '{check.column}' in {source} has {bad:,} row{'s' if bad != 1 else ''} "
+        field, ReasonCode.SCORE_NOT_NUMERIC)
+    return DataError(f"{field}: column '{column}' in {source} has {bad:,} row{'s' if bad != 1 else ''} "
                      f"with {what}, such as '{example}'{where}; {why}{hint}", reason=reason)
 
 

@@ -202,3 +202,22 @@ def test_a_named_tier_that_never_occurs_is_a_warning_not_an_error(tmp_path: Path
     code, output = run_cli(tmp_path, spec, BEYOND)
     assert code == 0, output
     assert "'grey'" in output and "never occur" in output
+
+
+@pytest.mark.parametrize("field,column,value,row", [("weight", "w", float("inf"), 40), ("count_column", "n", -float("inf"), 2)])
+def test_infinite_weight_or_count_in_a_dataframe_is_refused_like_in_a_file(field: str, column: str, value: float,
+                                                                            row: int) -> None:
+    import numpy as np
+    import pandas as pd
+
+    import audit
+    from audit.errors import DataError
+
+    frame = pd.DataFrame({"g": ["a", "b"] * 20, "d": [1, 0, 0, 1] * 10, column: np.ones(40)})
+    frame.loc[row - 1, column] = value
+    spec = {"system": {"name": "t"}, "data": {field: column}, "decision": {"column": "d", "positive": 1},
+            "protected": [{"column": "g"}]}
+    with pytest.raises(DataError) as error:
+        audit.run(spec, frame)
+    assert f"data.{field}: column '{column}'" in str(error.value) and "1 row " in str(error.value)
+    assert f"'{value}'" in str(error.value) and f"data row {row} " in str(error.value)
