@@ -133,7 +133,7 @@ def _data_line(result: Any) -> str:
     from audit.outputs import data_read_as
 
     p = result.provenance
-    read_as = data_read_as(p.data, declared=result.spec.data.encoding is not None)
+    read_as = data_read_as(p.data)
     unit = "people (from a table of counts)" if result.spec.data.count_column else "rows"
     return (f"data: {visible(p.data.source)} ({read_as}) — {p.rows_used:,} of {p.rows_read:,} {unit} audited "
             f"(sha256 {str(p.data.sha256)[:12]}…)")
@@ -365,7 +365,7 @@ def validate(spec: Path, trust_model: bool) -> None:
             columns += [c for c in [loaded.decision_column] if c and c not in columns]   # the model fills it
             _validate_model(loaded, base, columns, trust=trust_model, console=console)
         check_columns(columns, plan_for(loaded), source=f"'{loaded.data.path}'", fields=_fields(loaded))
-        read_as = data_read_as(info, declared=not info.encoding_detected)
+        read_as = data_read_as(info)
         console.print(f"data: {visible(loaded.data.path)} ({read_as}; all {len(plan_for(loaded).columns)} columns "
                       f"named in the spec are present)")
     elif loaded.data.url:
@@ -429,7 +429,7 @@ def init(data: Path, out_path: Path | None, force: bool) -> None:
     text = starter_spec(data, relation, spec_dir=out_path.parent)
     out_path.write_text(text, encoding="utf-8")
     console = _console()
-    console.print(f"read {visible(data)} ({data_read_as(info, declared=not info.encoding_detected)})")
+    console.print(f"read {visible(data)} ({data_read_as(info)})")
     to_fill = placeholder_problems(yaml.safe_load(text))
     filled = " and replace every value that starts with 'CHECK:'" if to_fill else ""
     console.print(f"wrote {visible(out_path)}; check the lines marked CHECK{filled}, then run: audit validate "

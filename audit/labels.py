@@ -186,7 +186,8 @@ def missing_lookalikes(values: Sequence[str]) -> list[str]:
 
 def lookalike_note(field: str, column: str, values: Sequence[str], rows: Sequence[float]) -> str | None:
     """A note naming each value of a column that looks like a missing marker, with its rows; None if none."""
-    found = [(v, r) for v, r in zip(values, rows) if v in set(missing_lookalikes(values))]
+    lookalikes = set(missing_lookalikes(values))
+    found = [(v, r) for v, r in zip(values, rows) if v in lookalikes]
     if not found:
         return None
     shown = ", ".join(f"'{v}' ({int(r):,} row{'s' if int(r) != 1 else ''})" for v, r in found)

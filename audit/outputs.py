@@ -92,23 +92,25 @@ def markdown_code(value: Any) -> str:
     return f"{fence}{padded}{fence}"
 
 
-def data_read_as(data: Any, *, declared: bool) -> str:
-    """How the data were read: the format, and for a CSV file its encoding (``declared`` by the spec's
-    ``data.encoding``, or detected) and delimiter. ``data`` is the provenance's ``data``
-    (:class:`audit.sources.DataProvenance`) or a :class:`audit.readers.TableInfo`.
+def data_read_as(data: Any) -> str:
+    """How the data were read: the format, and for a CSV file its encoding (declared by the spec's
+    ``data.encoding``, or detected: ``data.encoding_detected``; neither word for a result written before it was
+    recorded) and delimiter. ``data`` is the provenance's ``data`` (:class:`audit.sources.DataProvenance`) or a
+    :class:`audit.readers.TableInfo`.
 
     Examples
     --------
     >>> from audit.sources import DataProvenance
-    >>> csv = DataProvenance("people.csv", "csv", None, "", encoding="cp1258", delimiter=";")
-    >>> data_read_as(csv, declared=False), data_read_as(csv, declared=True)
-    ("CSV, encoding cp1258 detected, delimiter ';'", "CSV, encoding cp1258 declared, delimiter ';'")
-    >>> data_read_as(DataProvenance("people.parquet", "parquet", None, ""), declared=False)
+    >>> csv = DataProvenance("people.csv", "csv", None, "", encoding="cp1258", delimiter=";", encoding_detected=True)
+    >>> data_read_as(csv)
+    "CSV, encoding cp1258 detected, delimiter ';'"
+    >>> data_read_as(DataProvenance("people.parquet", "parquet", None, ""))
     'Parquet'
     """
     parts = [_FORMAT_NAMES.get(str(data.format), visible(data.format))]
     if data.encoding:
-        parts.append(f"encoding {visible(data.encoding)} {'declared' if declared else 'detected'}")
+        how = {True: " detected", False: " declared"}.get(getattr(data, "encoding_detected", None), "")
+        parts.append(f"encoding {visible(data.encoding)}{how}")
     if data.delimiter:
         parts.append(f"delimiter '{visible(data.delimiter)}'")
     return ", ".join(parts)
@@ -153,7 +155,7 @@ def _summary_head(result: AuditResult, strict: bool) -> list[str]:
     """summary.md's title, overall verdict and the list of what was audited and how (data read as, views, ...)."""
     p, spec = result.provenance, result.spec
     counts = result.verdict_counts()
-    read_as = markdown_cell(data_read_as(p.data, declared=spec.data.encoding is not None))
+    read_as = markdown_cell(data_read_as(p.data))
     decision = ([f"- {markdown_cell(decision_sentence(result.counts.decision, spec.adverse, tiers=spec.tiers))}"]
                 if result.counts else [])
     return [f"# Audit: {markdown_cell(spec.system.name)}", "",

@@ -56,8 +56,8 @@ Values as written
     never converted to booleans, numbers or dates, never trimmed or re-cased
     (``yes``, ``TRUE``, ``01``, ``1.0``, ``1e2`` and ``05/01/2024`` stay what
     they are and stay apart). Numbers are parsed later, only in the columns the
-    spec needs as numbers (score, amounts, weight, count), by
-    :func:`audit.numbers.parse_numbers`. An Excel cell is the text Excel shows
+    spec needs as numbers (score, amounts, weight, count), in the check
+    before the counting (``audit.sources``). An Excel cell is the text Excel shows
     in a plain cell (a whole number without ``.0``, ``TRUE``/``FALSE``, a date
     as ISO 8601). Parquet keeps its declared types.
 
