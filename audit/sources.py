@@ -35,7 +35,7 @@ from audit.thresholds import median_from, score_splits
 from audit.errors import DataError, ReasonCode, SpecError, UsageError
 from audit.spec import AuditSpec
 from audit.sql import quote_identifier
-from audit.text_filter import KEPT_COLUMN, filter_types, with_kept_column
+from audit.text_filter import KEPT_COLUMN, typed_filter
 
 
 @dataclass(frozen=True)
@@ -470,13 +470,12 @@ def _typed_filter(table: SqlTable, plan: CountPlan) -> tuple[SqlTable, CountPlan
     import duckdb
 
     try:
-        types = filter_types(table.relation, plan.where)
-        if not any(t != "VARCHAR" for t in types.values()):
-            return table, plan
-        relation = with_kept_column(table.relation, plan.where, types)
+        relation = typed_filter(table.relation, plan.where)
     except duckdb.Error as error:
         failure = SqlFailure(str(error).strip().splitlines()[0], permission=isinstance(error, duckdb.PermissionException))
         raise _sql_error(failure, plan, table.columns) from None
+    if relation is None:
+        return table, plan
     return (DuckTable(relation, table.connection),
             replace(plan, where=quote_identifier(KEPT_COLUMN)))
 

@@ -26,7 +26,8 @@ from typing import Any, Final
 
 from audit.sql import quote_identifier
 
-__all__ = ["KEPT_COLUMN", "filter_types", "with_kept_column", "filtered", "with_numbers", "reads_as_number"]
+__all__ = ["KEPT_COLUMN", "filter_types", "with_kept_column", "typed_filter", "filtered", "with_numbers",
+           "reads_as_number"]
 
 KEPT_COLUMN: Final = "\u2063audit kept"
 """Name of the column holding the filter's answer (starts with an invisible separator: no file has it)."""
@@ -54,15 +55,21 @@ def _fits(column: str, sql_type: str) -> str:
     return fits
 
 
+def _all_fit(relation: Any, checks: Sequence[tuple[str, str]]) -> list[bool]:
+    """For each (column, SQL type): whether every value of the text column reads as that type (:func:`_fits`;
+    NULLs aside), in one aggregate query."""
+    q = quote_identifier
+    row = relation.aggregate(", ".join(f"bool_and({q(c)} IS NULL OR ({_fits(q(c), t)}))" for c, t in checks))
+    return [bool(ok) for ok in row.fetchall()[0]]
+
+
 def filter_types(relation: Any, where: str) -> dict[str, str]:
     """The SQL type the filter sees for each text column it names (``DOUBLE``, ``BOOLEAN``, ``DATE`` or
     ``VARCHAR``), decided over every row in one query; {} when it names no text column."""
     named = _named_text_columns(relation.columns, [str(t) for t in relation.types], where)
     if not named:
         return {}
-    parts = [f"bool_and({quote_identifier(c)} IS NULL OR ({_fits(quote_identifier(c), t)}))"
-             for c in named for t in _TYPES]
-    row = relation.aggregate(", ".join(parts)).fetchall()[0]
+    row = _all_fit(relation, [(c, t) for c in named for t in _TYPES])
     found: dict[str, str] = {}
     for i, column in enumerate(named):
         fits = row[i * len(_TYPES):(i + 1) * len(_TYPES)]
@@ -85,14 +92,22 @@ def with_kept_column(relation: Any, where: str, types: dict[str, str]) -> Any:
     return relation.query("audit_filter_input", sql)
 
 
+def typed_filter(relation: Any, where: str) -> Any | None:
+    """``relation`` with :data:`KEPT_COLUMN` when the filter names a text column it must see typed
+    (:func:`filter_types`, :func:`with_kept_column`); None when the filter can run on the relation as it is."""
+    types = filter_types(relation, where)
+    if not any(t != "VARCHAR" for t in types.values()):
+        return None
+    return with_kept_column(relation, where, types)
+
+
 def filtered(relation: Any, where: str | None) -> Any:
     """The rows of ``relation`` the filter keeps, every column as it was (text stays text)."""
     if not where:
         return relation
-    types = filter_types(relation, where)
-    if not any(t != "VARCHAR" for t in types.values()):
+    kept = typed_filter(relation, where)
+    if kept is None:
         return relation.filter(f"coalesce(CAST(({where}) AS BOOLEAN), FALSE)")
-    kept = with_kept_column(relation, where, types)
     return kept.filter(quote_identifier(KEPT_COLUMN)).project(
         ", ".join(quote_identifier(c) for c in relation.columns))
 
@@ -108,9 +123,7 @@ def with_numbers(relation: Any, columns: Sequence[str]) -> Any:
     text = [c for c, t in zip(relation.columns, relation.types) if c in set(columns) and str(t).upper() == "VARCHAR"]
     if not text:
         return relation
-    fits = relation.aggregate(", ".join(f"bool_and({quote_identifier(c)} IS NULL OR "
-                                        f"({_fits(quote_identifier(c), 'DOUBLE')}))" for c in text)).fetchall()[0]
-    numbers = {c for c, ok in zip(text, fits) if ok}
+    numbers = {c for c, ok in zip(text, _all_fit(relation, [(c, "DOUBLE") for c in text])) if ok}
     if not numbers:
         return relation
     return relation.project(", ".join(f"TRY_CAST({quote_identifier(c)} AS DOUBLE) AS {quote_identifier(c)}"
