@@ -341,3 +341,16 @@ def test_training_data_with_one_outcome_is_a_named_error(workspace, tmp_path) ->
     with pytest.raises(audit.DataError, match="training.path: the outcome 'outcome' of 'train.csv' has one value "
                                               "only"):
         find_alternatives(spec, options=AlternativeOptions(constraints=("demographic_parity",), bounds=(0.1,)))
+
+
+def test_text_features_are_typed_as_pandas_read_csv_would() -> None:
+    import pandas as pd
+
+    from audit.models import as_read_csv_would
+
+    numbers = as_read_csv_would(pd.Series(["007", "1.5", None], dtype="string"))
+    assert numbers.tolist()[:2] == [7.0, 1.5] and pd.isna(numbers.iloc[2])
+    words = as_read_csv_would(pd.Series(["yes", "no", "1"], dtype="string"))
+    assert words.dtype == object and words.tolist() == ["yes", "no", "1"]      # a model trained on the strings
+    typed = pd.Series([1, 2, 3])
+    assert as_read_csv_would(typed) is typed
