@@ -19,7 +19,6 @@ from audit.counts import RawCounts
 from audit.errors import DataError, ReasonCode, did_you_mean
 from audit.labels import format_label, lookalike_note, resolve_spec_value, unknown_label
 from audit.wording import visible
-from audit.metrics import N_STATES
 from audit.spec import INTERSECTION_JOIN, AuditSpec, LabelSpec
 
 _TRUE_WORDS = {"1": "0", "true": "false", "yes": "no", "y": "n"}
@@ -221,10 +220,6 @@ def one_hot(mapping: LabelMapping | None, size: int) -> np.ndarray:
     return matrix
 
 
-def _axis_rows(raw: RawCounts, axis: int) -> np.ndarray:
-    return raw.rows.sum(axis=tuple(a for a in range(raw.rows.ndim) if a != axis))
-
-
 def _tiers(spec: AuditSpec, values: tuple[str, ...], rows: np.ndarray, notes: list[str]) -> TierMapping:
     tiers = spec.tiers
     assert tiers is not None and spec.decision is not None
@@ -268,21 +263,32 @@ _ROLE_FIELDS = {"outcome": "outcome", "decision": "decision", "final": "final_de
                 "checked": "outcome.checked"}
 
 
+def label_of_role(spec: AuditSpec, role: str) -> LabelSpec | None:
+    """The spec's label column of a counting role (``outcome``, ``decision``, ``final``, ``checked``)."""
+    if role == "outcome":
+        return spec.outcome
+    if role == "decision":
+        return spec.decision
+    if role == "final":
+        return spec.final_decision
+    return spec.outcome.checked if spec.outcome is not None else None
+
+
 def resolve_labels(raw: RawCounts, spec: AuditSpec, plan_roles: tuple[str, ...], notes: list[str]) -> Labels:
     """Read every label column: positive values, tiers, the final decision and the checked flag.
 
     A value that looks like a missing marker but is not declared (``NA`` in an R export) is named in a note.
     """
     k = len(raw.levels)
-    plan_columns = _label_columns(spec, plan_roles)
 
     def axis(role: str) -> int | None:
         return k + plan_roles.index(role) if role in plan_roles else None
 
     def values(role: str) -> tuple[tuple[str, ...], np.ndarray]:
         a = axis(role)
-        found, rows = raw.label_values[a - k], _axis_rows(raw, a)  # type: ignore[operator]
-        note = lookalike_note(_ROLE_FIELDS[role], plan_columns[plan_roles.index(role)], found, rows)
+        found, rows = raw.label_values[a - k], raw.axis_rows(a)  # type: ignore[operator]
+        label = label_of_role(spec, role)
+        note = lookalike_note(_ROLE_FIELDS[role], label.column, found, rows) if label is not None else None
         if note is not None and note not in notes:
             notes.append(note)
         return found, rows
@@ -300,15 +306,6 @@ def resolve_labels(raw: RawCounts, spec: AuditSpec, plan_roles: tuple[str, ...],
     return Labels(outcome=outcome, decision=decision, tiers=tiers, final=final, checked=checked)
 
 
-def _label_columns(spec: AuditSpec, roles: tuple[str, ...]) -> tuple[str, ...]:
-    """The column of each label role, in the plan's order."""
-    columns = {"outcome": spec.outcome.column if spec.outcome else "",
-               "decision": spec.decision.column if spec.decision else "",
-               "final": spec.final_decision.column if spec.final_decision else "",
-               "checked": spec.outcome.checked.column if spec.outcome and spec.outcome.checked else ""}
-    return tuple(columns[r] for r in roles)
-
-
 def resolve_protected(raw: RawCounts, spec: AuditSpec, source: str, notes: list[str]) -> tuple[Cells, list[np.ndarray]]:
     """The groups of every protected attribute, and which slots of each cell axis to keep.
 
@@ -323,7 +320,7 @@ def resolve_protected(raw: RawCounts, spec: AuditSpec, source: str, notes: list[
                   else "it has no rows")
         raise DataError(f"nothing to audit in {source}: {detail}", reason=ReasonCode.NO_ROWS)
     for axis, column in enumerate(spec.protected_columns):
-        per_level = _axis_rows(raw, axis)
+        per_level = raw.axis_rows(axis)
         labels = raw.levels[axis]
         note = lookalike_note(f"protected[{axis}]", column, labels, per_level)
         if note is not None:

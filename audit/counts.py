@@ -159,6 +159,10 @@ class RawCounts:
     rows_read: int
     engine: str
 
+    def axis_rows(self, axis: int) -> np.ndarray:
+        """Rows per slot of one axis (its values, then the missing slot), summed over every other axis."""
+        return self.rows.sum(axis=tuple(a for a in range(self.rows.ndim) if a != axis))
+
 
 def label_order(label: str) -> tuple[int, float, str]:
     """Sort key of labels: numbers in numeric order first, then text in alphabetical order."""

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from audit.cells import label_of_role
 from audit.counts import RawCounts
 from audit.errors import ReasonCode, UsageError
 from audit.labels import format_label
@@ -182,10 +183,6 @@ def _with_count(spelling: str, count: int, unit: str) -> str:
     return f"{shown[:-1]}, {counted})" if shown.endswith(")") else f"{shown} ({counted})"
 
 
-def _axis_rows(raw: RawCounts, axis: int) -> np.ndarray:
-    return raw.rows.sum(axis=tuple(a for a in range(raw.rows.ndim) if a != axis))
-
-
 def _named_references(spec: AuditSpec, column: str) -> list[str]:
     """The values of ``column`` the spec names as references (the attribute's, then the intersections')."""
     named = [p.reference for p in spec.protected if p.column == column and p.reference is not None]
@@ -205,19 +202,9 @@ def _target(spellings: Sequence[str], counts: Sequence[int], named: Sequence[str
 
 def _label_axes(spec: AuditSpec, raw: RawCounts, roles: Sequence[str]) -> list[tuple[int, str, str]]:
     """(axis, column, role) of every label column, in the order of the counts' axes."""
-    columns = [_label_spec(spec, role) for role in roles]
+    columns = [label_of_role(spec, role) for role in roles]
     k = len(raw.levels)
     return [(k + i, label.column, role) for i, (label, role) in enumerate(zip(columns, roles)) if label is not None]
-
-
-def _label_spec(spec: AuditSpec, role: str) -> LabelSpec | None:
-    if role == "outcome":
-        return spec.outcome
-    if role == "decision":
-        return spec.decision
-    if role == "final":
-        return spec.final_decision
-    return spec.outcome.checked if spec.outcome is not None else None
 
 
 def near_duplicates(spec: AuditSpec, raw: RawCounts, roles: Sequence[str]) -> tuple[NearDuplicates, ...]:
@@ -235,7 +222,7 @@ def near_duplicates(spec: AuditSpec, raw: RawCounts, roles: Sequence[str]) -> tu
         sets = near_duplicate_sets(labels)
         if not sets:
             continue  # the usual case: no sum over the counts needed
-        per_label = _axis_rows(raw, axis)[:-1]
+        per_label = raw.axis_rows(axis)[:-1]
         named = _named_references(spec, column) if role == "protected" else []
         for positions in sets:
             spellings = tuple(labels[p] for p in positions)
@@ -366,7 +353,7 @@ def _label_warning(spec: AuditSpec, column: str, role: str, found: Sequence[Near
         read = ""
     else:
         fix = f"list every spelling that is positive in {positive_field}"
-        read = _how_read(_label_spec(spec, role), found)
+        read = _how_read(label_of_role(spec, role), found)
     return (f"warning: {name} column '{column}' has values {_LOOK_ALIKE}: "
             f"{'; '.join(d.listed(unit) for d in found)}. They are read as different values{read}. If they mean "
             f"the same, correct the data or {fix} (data.merge_near_duplicates merges protected columns only)")
