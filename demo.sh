@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job: set up, then `audit demo --out out`: audit every bundled scenario (examples/*/spec.yaml),
 # print each verdict and whether it matches the scenario's documented findings, and write to out/<scenario>/
-# result.json, summary.md, junit.xml, the oversight report in HTML and PDF, the public small-cell-suppressed
-# outputs and manifest.json, with out/index.html linking them all. Then start the auditors' app on
+# result.json, summary.md, junit.xml and manifest.json (internal evidence), and to out/<scenario>/public/ the
+# oversight report in HTML and PDF, the public small-cell-suppressed outputs and their manifest (what may be
+# published), with out/index.html linking them. Then start the auditors' app on
 # http://localhost:8501 (AUDIT_APP_PORT sets another port; --no-app stops after the audits). Ctrl+C stops it.
 set -uo pipefail
 root="$(cd "$(dirname "$0")" && pwd)"

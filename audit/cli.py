@@ -172,6 +172,11 @@ def _to_decide_lines(rows: list[dict[str, Any]], many: bool) -> list[str]:
     return lines
 
 
+_COMMIT_KEY = click.option(
+    "--commit-key", "commit_key", type=click.Path(dir_okay=False, path_type=Path),
+    help="Commitment key (see 'audit keygen --commitment'): the public manifest then carries a keyed hash of "
+         "result.json that only the key's holder can check. Keep the key secret and outside --out.")
+
 _TRUST_MODEL = click.option(
     "--trust-model", is_flag=True,
     help="Load the spec's model even if it is a pickle or joblib file, or a skops file naming types outside the "
@@ -185,28 +190,31 @@ _TRUST_MODEL = click.option(
 @click.option("--strict", is_flag=True, help="Count inconclusive verdicts as failures (exit 1).")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option("--report", "with_report", is_flag=True,
-              help="Also write the oversight report (report.html, report.pdf), public outputs and manifest.json.")
+              help="Also write the manifest and the public release in OUT/public: the oversight report (report.html, "
+                   "report.pdf), the public outputs and their own manifest.")
 @click.option("--lang", type=click.Choice(["en", "vi"]), help="Language of the report (default: the spec's).")
 @click.option("--sign", "sign_key", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ed25519 private key (PEM) to sign the manifest with (see 'audit keygen').")
+              help="Ed25519 private key (PEM) to sign both manifests with (see 'audit keygen').")
 @click.option("--engine", type=click.Choice(["auto", "spark"]), default="auto", show_default=True,
               help="Where to count: auto (DuckDB for files, the database for data.url) or spark (data.path read "
                    "and counted by Spark).")
 @click.option("--master", help="Spark master URL for --engine spark (local[2], spark://host:7077, yarn).")
 @click.option("--progress/--no-progress", "show_progress", default=None,
               help="Show the progress of long scans on stderr (default: when stderr is a terminal).")
+@_COMMIT_KEY
 @_TRUST_MODEL
 def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool, with_report: bool, lang: str | None,
         sign_key: Path | None, engine: str, master: str | None, show_progress: bool | None,
-        trust_model: bool) -> None:
+        commit_key: Path | None, trust_model: bool) -> None:
     """Run the audit described by SPEC and print its verdicts."""
     from audit.engine import run as run_audit
     from audit.outputs import write_outputs
     from audit.progress_bar import ProgressDisplay
     from audit.sources import EngineOptions
 
-    if (with_report or sign_key) and out_dir is None:
-        raise UsageError("--report and --sign need --out: the folder to write the report into",
+    with_report = with_report or sign_key is not None or commit_key is not None
+    if with_report and out_dir is None:
+        raise UsageError("--report, --sign and --commit-key need --out: the folder to write the report into",
                          reason=ReasonCode.OPTION_INVALID)
     if master and engine != "spark":
         raise UsageError("--master is Spark's master URL; use it with --engine spark",
@@ -226,22 +234,27 @@ def run(spec: Path, out_dir: Path | None, strict: bool, quiet: bool, with_report
         console.print(f"{visible(result.spec.system.name)}: {result.verdict.upper()}")
     else:
         _print_result(result, console, strict)
-    if out_dir is not None and (with_report or sign_key):
-        _write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=strict, console=console)
+    if out_dir is not None and with_report:
+        _write_report(result, out_dir, lang=lang, sign_key=sign_key, commit_key=commit_key, strict=strict,
+                      console=console)
     elif out_dir is not None:
         paths = write_outputs(result, out_dir, strict=strict)
         console.print("wrote " + ", ".join(str(p) for p in paths.values()))
     sys.exit(result.exit_code(strict=strict))
 
 
-def _write_report(result: Any, out_dir: Path, *, lang: str | None, sign_key: Path | None, strict: bool,
-                  console: Console) -> None:
+def _write_report(result: Any, out_dir: Path, *, lang: str | None, sign_key: Path | None,
+                  commit_key: Path | None, strict: bool, console: Console) -> None:
+    from audit.evidence import PUBLIC_DIR
     from audit.report.writer import write_report
 
-    files = write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=strict)
+    files = write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=strict, commit_key=commit_key)
+    public = out_dir / PUBLIC_DIR
     console.print(f"wrote {len(files.paths)} files to {out_dir}: " + ", ".join(sorted(files.paths)))
-    console.print(f"report: {out_dir / 'report.html'} and {out_dir / 'report.pdf'} (HTML {files.html_seconds:.1f} s, "
-                  f"PDF {files.pdf_seconds:.1f} s); check it later with: audit verify {out_dir}")
+    console.print(f"report: {public / 'report.html'} and {public / 'report.pdf'} (HTML {files.html_seconds:.1f} s, "
+                  f"PDF {files.pdf_seconds:.1f} s)")
+    console.print(f"publish {public} as it is (its manifest covers only the published files); keep the rest of "
+                  f"{out_dir} internal. Check both later with: audit verify {out_dir}")
 
 
 @main.command()
@@ -250,10 +263,13 @@ def _write_report(result: Any, out_dir: Path, *, lang: str | None, sign_key: Pat
               help="Folder for the report, the results and the manifest.")
 @click.option("--lang", type=click.Choice(["en", "vi"]), help="Language of the report (default: the spec's).")
 @click.option("--sign", "sign_key", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ed25519 private key (PEM) to sign the manifest with (see 'audit keygen').")
+              help="Ed25519 private key (PEM) to sign both manifests with (see 'audit keygen').")
+@_COMMIT_KEY
 @_TRUST_MODEL
-def report(spec: Path, out_dir: Path, lang: str | None, sign_key: Path | None, trust_model: bool) -> None:
-    """Audit SPEC and write the oversight report (HTML and PDF) with its evidence into --out.
+def report(spec: Path, out_dir: Path, lang: str | None, sign_key: Path | None, commit_key: Path | None,
+           trust_model: bool) -> None:
+    """Audit SPEC and write its evidence into --out and the oversight report (HTML and PDF) with the public
+    outputs into --out/public.
 
     Exits 0 whatever the verdict (the report states it); 2 on bad input.
     """
@@ -262,33 +278,53 @@ def report(spec: Path, out_dir: Path, lang: str | None, sign_key: Path | None, t
     result = run_audit(spec, trust_model=trust_model)
     console = _console()
     console.print(f"{visible(result.spec.system.name)}: {result.verdict.upper()}")
-    _write_report(result, out_dir, lang=lang, sign_key=sign_key, strict=False, console=console)
+    _write_report(result, out_dir, lang=lang, sign_key=sign_key, commit_key=commit_key, strict=False,
+                  console=console)
 
 
 @main.command()
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--key", "public_key", type=click.Path(dir_okay=False, path_type=Path),
-              help="Ed25519 public key (PEM) to check the manifest's signature with.")
-def verify(folder: Path, public_key: Path | None) -> None:
-    """Check every file in FOLDER against its manifest (and signature); exit 1 if anything changed."""
+              help="Ed25519 public key (PEM) to check the manifests' signatures with.")
+@click.option("--commit-key", "commit_key", type=click.Path(dir_okay=False, path_type=Path),
+              help="Commitment key the report was made with: check the public manifest's result_commitment "
+                   "against result.json.")
+@click.option("--result", "result_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="The internal result.json to check the commitment against (default: FOLDER/result.json).")
+def verify(folder: Path, public_key: Path | None, commit_key: Path | None, result_path: Path | None) -> None:
+    """Check every file in FOLDER against its manifest, and FOLDER/public against its own (and signatures).
+
+    Exit 0 when everything matches, 1 when a file, a signature or the commitment does not, 2 when a
+    manifest or key cannot be read.
+    """
     from audit.evidence import format_report, verify as verify_folder
 
-    outcome = verify_folder(folder, public_key)
+    outcome = verify_folder(folder, public_key, commit_key_path=commit_key, result_path=result_path)
     _console().print(format_report(outcome))
     sys.exit(EXIT_OK if outcome.ok else EXIT_FAIL)
 
 
 @main.command()
-@click.option("--private", "private_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--private", "private_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the private key (keep it secret).")
-@click.option("--public", "public_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+@click.option("--public", "public_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the public key (give it to whoever checks the reports).")
-def keygen(private_path: Path, public_path: Path) -> None:
-    """Make an Ed25519 key pair for signing report manifests."""
-    from audit.evidence import generate_keypair
+@click.option("--commitment", "commitment_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write a random commitment key for --commit-key (keep it secret; use one per report).")
+def keygen(private_path: Path | None, public_path: Path | None, commitment_path: Path | None) -> None:
+    """Make an Ed25519 key pair for signing report manifests (--private, --public), or a commitment key."""
+    from audit.evidence import generate_commitment_key, generate_keypair
 
-    generate_keypair(private_path, public_path)
-    _console().print(f"wrote {private_path} (private: keep it secret) and {public_path} (public)")
+    if (private_path is None) != (public_path is None) or (private_path is None and commitment_path is None):
+        raise UsageError("give --private and --public (a key pair to sign manifests), or --commitment (a key for "
+                         "--commit-key), or all three", reason=ReasonCode.OPTION_INVALID)
+    if private_path is not None and public_path is not None:
+        generate_keypair(private_path, public_path)
+        _console().print(f"wrote {private_path} (private: keep it secret) and {public_path} (public)")
+    if commitment_path is not None:
+        generate_commitment_key(commitment_path)
+        _console().print(f"wrote {commitment_path} (commitment key: keep it secret; hand it over only to whoever "
+                         f"checks the commitment, with result.json)")
 
 
 @main.command()

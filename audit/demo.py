@@ -1,7 +1,8 @@
 """``audit demo``: audit every bundled scenario and write their reports to one folder with an index page.
 
 Each scenario is a folder of ``examples/`` with a ``spec.yaml``. Its full
-report (what ``audit run --report`` writes) goes to ``OUT/<scenario>/``, and
+report (what ``audit run --report`` writes: the evidence, and the public
+release in ``public/``) goes to ``OUT/<scenario>/``, and
 ``OUT/index.html`` lists every scenario with its system, purpose, verdict and
 counts of verdicts, linking to each report. A scenario whose audit raises an
 error is listed with the error's message; the others still run.
@@ -23,7 +24,8 @@ from audit.expected import check_expected, load_expected
 from audit.report.writer import write_report
 from audit.result import AuditResult
 
-_LINKS = ("report.html", "report.pdf", "result.json", "summary.md", "junit.xml")
+_LINKS = ("public/report.html", "public/report.pdf", "result.json", "summary.md", "junit.xml")
+"""Each scenario's files the index links to: the published report (``public/``), then the internal evidence."""
 
 
 @dataclass(frozen=True)

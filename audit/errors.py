@@ -50,6 +50,8 @@ class ReasonCode(str, Enum):
     OPTION_INVALID = "option_invalid"
     KEY_INVALID = "key_invalid"
     MANIFEST_NOT_FOUND = "manifest_not_found"
+    MANIFEST_INVALID = "manifest_invalid"
+    RELEASE_UNSAFE = "release_unsafe"
     PDF_UNAVAILABLE = "pdf_unavailable"
     AUDIT_NOT_FOUND = "audit_not_found"
     AUDIT_NOT_OWNER = "audit_not_owner"
@@ -83,6 +85,8 @@ REASON_CATEGORY: dict[ReasonCode, ErrorCategory] = {
     ReasonCode.OPTION_INVALID: ErrorCategory.USAGE,
     ReasonCode.KEY_INVALID: ErrorCategory.USAGE,
     ReasonCode.MANIFEST_NOT_FOUND: ErrorCategory.DATA,
+    ReasonCode.MANIFEST_INVALID: ErrorCategory.DATA,
+    ReasonCode.RELEASE_UNSAFE: ErrorCategory.DATA,
     ReasonCode.PDF_UNAVAILABLE: ErrorCategory.USAGE,
     ReasonCode.AUDIT_NOT_FOUND: ErrorCategory.USAGE,
     ReasonCode.AUDIT_NOT_OWNER: ErrorCategory.USAGE,

@@ -94,6 +94,7 @@ def test_report_page_uses_the_context_and_offers_every_file(monkeypatch, tmp_pat
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf_bytes(html), capture_output=True).stdout.decode()
     assert "Thương binh và Xã hội" in text and state.result.spec.system.name in text
     bundle = zipfile.ZipFile(io.BytesIO(evidence_bundle(state.result)))
-    assert {"report.html", "report.pdf", "result.json", "spec.yaml", "manifest.json"} <= set(bundle.namelist())
+    assert {"public/report.html", "public/report.pdf", "result.json", "spec.yaml", "manifest.json",
+            "public/manifest.json"} <= set(bundle.namelist())
     bundle.extractall(tmp_path / "bundle")
     assert verify(tmp_path / "bundle").ok

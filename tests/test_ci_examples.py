@@ -41,7 +41,7 @@ def test_ci_example_runs_the_audit(name: str, commands, tmp_path: Path) -> None:
     out = tmp_path / env["AUDIT_OUT"]
     junit = ET.parse(out / "junit.xml").getroot()
     assert int(junit.get("failures") or junit.find("testsuite").get("failures")) > 0
-    for kept in ("report.html", "report.pdf", "result.json", "manifest.json"):
+    for kept in ("public/report.html", "public/report.pdf", "public/manifest.json", "result.json", "manifest.json"):
         assert (out / kept).is_file(), kept
 
 

@@ -52,12 +52,13 @@ def test_demo_audits_every_example_and_starts_the_app(tmp_path) -> None:
     index = (ROOT / "out" / "index.html").read_text()
     for example in EXAMPLES:
         line = re.search(rf"^{example}: FAIL .*$", output, re.MULTILINE)
-        assert line and f'href="{example}/report.html"' in index, example
+        assert line and f'href="{example}/public/report.html"' in index, example
         if (ROOT / "examples" / example / "expected_findings.yaml").exists():   # its documented ground truth
             assert line.group(0).endswith("(findings as documented)"), line.group(0)
         body = json.loads((ROOT / "out" / example / "result.json").read_text())
         assert body["verdict"] == "fail"
-        for name in ("junit.xml", "summary.md", "report.html", "report.pdf", "public.json", "manifest.json"):
+        for name in ("junit.xml", "summary.md", "manifest.json", "public/report.html", "public/report.pdf",
+                     "public/public.json", "public/manifest.json"):
             assert (ROOT / "out" / example / name).exists(), (example, name)
         verified = subprocess.run([str(ROOT / ".venv" / "bin" / "audit"), "verify", str(ROOT / "out" / example)],
                                   capture_output=True, text=True)

@@ -25,8 +25,9 @@ def test_demo_writes_every_report_and_an_index(tmp_path: Path) -> None:
     assert "broken: ERROR broken — Data not found: " in done.stdout and "missing.csv" in done.stdout
     index = (out / "index.html").read_text()
     assert index.count("<tr>") == 3                      # the header and the two scenarios
-    assert 'href="compas_truth_tables/report.html"' in index and ">FAIL<" in index and "missing.csv" in index
-    for name in ("report.html", "result.json", "summary.md", "junit.xml", "manifest.json"):
+    assert 'href="compas_truth_tables/public/report.html"' in index and ">FAIL<" in index and "missing.csv" in index
+    for name in ("public/report.html", "public/manifest.json", "result.json", "summary.md", "junit.xml",
+                 "manifest.json"):
         assert (out / "compas_truth_tables" / name).is_file(), name
     assert not (out / "broken").exists()
 

@@ -165,7 +165,7 @@ def _framework_rows(page: str) -> dict[str, tuple[str, str]]:
 
 def test_the_report_carries_the_art5_social_scoring_section_with_the_spec_answers(result, answers, tmp_path) -> None:
     write_report(result, tmp_path, pdf=False)
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    page = (tmp_path / "public" / "report.html").read_text(encoding="utf-8")
     assert 'lang="vi"' in page                                                   # report.language: vi
     eu = page[page.index('<section class="framework">'):]
     assert "5(1)(c)" in html.unescape(eu.split("</section>")[0])                 # the EU AI Act section
