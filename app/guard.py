@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import streamlit as st
 
 from audit.errors import AuditError
-from audit_app.text import _
+from audit_app.text import _, plain_lines
 
 LOG = logging.getLogger("audit_app")
 
@@ -27,7 +27,7 @@ LOG = logging.getLogger("audit_app")
 def show_error(error: AuditError, *, heading: str | None = None) -> None:
     """A toolkit error as a message box: an optional heading in the visitor's language, then the details."""
     lines = [f"**{heading}**"] if heading else []
-    lines.append(str(error))
+    lines.append(plain_lines(error))
     problems = getattr(error, "problems", None) or ()
     if problems and len(problems) > 1:
         lines.append(_("Fix every problem listed, then try again."))

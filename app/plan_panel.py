@@ -23,7 +23,7 @@ from audit.spec import StatisticsSpec
 from audit.starter import ColumnProfile
 from audit_app.guard import guarded
 from audit_app.state import Visit
-from audit_app.text import _, count, lang, num, pct
+from audit_app.text import _, count, lang, num, pct, plain
 
 Question = Literal["people", "ratios"]
 NONE = ""
@@ -118,7 +118,7 @@ def _shares_choice(state: Visit, where: st.delta_generator.DeltaGenerator) -> Sh
     if found is None:
         st.info(_("The values of {column} are not counted in the loaded data (more than {limit} values, or no "
                   "rows): the plan is made for two groups of equal size.").format(
-                      column=column, limit=count(StatisticsSpec().max_groups)))
+                      column=plain(column), limit=count(StatisticsSpec().max_groups)))
     return found
 
 
@@ -159,8 +159,8 @@ def _show(plan: SamplePlan, shares: Shares | None) -> None:
         reference = next(g.group for g in plan.groups if g.reference)
         st.caption(_("Shares from {column} in the loaded data: {rows} rows counted, {missing} without a value left "
                      "out. Every group is compared with the reference {reference} at its share.").format(
-                         column=shares.column, rows=count(sum(shares.people.values())),
-                         missing=count(shares.missing), reference=reference))
+                         column=plain(shares.column), rows=count(sum(shares.people.values())),
+                         missing=count(shares.missing), reference=plain(reference)))
         st.dataframe(pd.DataFrame([{
             _("Group"): g.group, _("Share"): pct(g.share), _("People"): count(g.people),
             _("Detectable ratio, lower"): _("reference") if g.reference else _ratio(g.detectable_lower),

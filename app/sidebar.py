@@ -6,7 +6,7 @@ import streamlit as st
 
 from audit_app import access
 from audit_app.state import visit
-from audit_app.text import LANGUAGES, _, count, verdict_word
+from audit_app.text import LANGUAGES, _, count, plain, verdict_word
 
 
 def language_switch() -> None:
@@ -27,12 +27,12 @@ def status(user: access.User) -> None:
         st.divider()
         if dataset is not None:
             rows = dataset.loaded.rows if dataset.loaded is not None else None
-            st.caption(_("Data: {name}").format(name=dataset.name)
+            st.caption(_("Data: {name}").format(name=plain(dataset.name))
                        + (" · " + _("{rows} rows").format(rows=count(rows)) if rows is not None else ""))
         if state.result is not None:
-            st.caption(_("Audit: {system}").format(system=state.result.spec.system.name))
+            st.caption(_("Audit: {system}").format(system=plain(state.result.spec.system.name)))
             st.markdown(f"**{_('Verdict')}: {verdict_word(state.result.verdict).upper()}**")
         if user.mode != "none":
-            st.caption(_("Signed in as {name}").format(name=user.name))
+            st.caption(_("Signed in as {name}").format(name=plain(user.name)))
             if st.button(_("Sign out"), key="sign_out"):
                 access.sign_out(user)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 
 import streamlit as st
 
 from audit.report.i18n import (MISSING, Translator, format_integer, format_interval, format_number,
                                format_percent)
+from audit.outputs import markdown_cell
 
 LANGUAGES: dict[str, str] = {"en": "English", "vi": "Tiếng Việt"}
 """Language code -> the language's own name (shown in the switcher)."""
@@ -108,10 +110,45 @@ def span(low: float | None, high: float | None) -> str:
     return format_interval(low, high, lang())
 
 
+# A colon before a letter: Streamlit's Markdown reads ":red[text]" as coloured text and ":material/icon:" as an icon.
+_DIRECTIVE = re.compile(r":(?=[A-Za-z])")
+
+
+def plain(value: object) -> str:
+    """A value from the data or the spec for a Streamlit element that reads Markdown (``st.markdown``,
+    ``st.caption``, ``st.title``, ``st.info``, ``st.error``, ``st.toast``, expander labels, radio and
+    segmented-control options): shown as written, never as an image, a link with a hidden address, HTML,
+    emphasis, a formula or a new block.
+
+    The value is escaped as :func:`audit.outputs.markdown_cell` escapes a value of summary.md (line breaks,
+    control characters and bidirectional controls made visible, then a backslash before what Markdown would
+    read as markup), and a ``:`` before a letter is escaped too (Streamlit's colour and icon directives).
+    Streamlit still turns a bare address (``http://…``, ``www.…``) into a link showing that address; a value
+    that must not even be that goes through ``st.text``, which shows text as it is.
+
+    Examples
+    --------
+    >>> print(plain("![x](http://e/a.png) a|b\\n:red[1] (n = 3)"))
+    ![x\\](http://e/a.png) a\\|b↵\\:red[1] (n = 3)
+    """
+    return _DIRECTIVE.sub(r"\\:", markdown_cell(value))
+
+
+def plain_lines(text: object) -> str:
+    """A message of several lines (a toolkit error naming files, columns and values) for a Streamlit element
+    that reads Markdown: each line :func:`plain`, a line ``  - problem`` as an item of a list, the others
+    ending in a hard line break."""
+    lines = []
+    for line in str(text).replace("\r\n", "\n").split("\n"):
+        item = line.lstrip()
+        lines.append(f"- {plain(item[2:])}" if item.startswith("- ") else plain(line) + "  ")
+    return "\n".join(lines)
+
+
 def verdict_word(verdict: str) -> str:
     """``pass``, ``fail`` or ``inconclusive`` in the visitor's language."""
     return {"pass": _("pass"), "fail": _("fail"), "inconclusive": _("inconclusive")}.get(verdict, verdict)
 
 
 __all__ = ["LANGUAGES", "MISSING", "UNTRANSLATED", "translator", "lang", "_", "n_", "num", "count", "pct", "p_text",
-           "confidence_pct", "span", "verdict_word"]
+           "confidence_pct", "span", "plain", "plain_lines", "verdict_word"]

@@ -19,9 +19,16 @@ from audit.wording import (SYMBOL, decision_sentence, direction, escaped, interv
                            to_decide, visible)
 
 # What Markdown would read as markup in a line of text: backslash, pipe (a table's cell), emphasis, code,
-# strikethrough, math, a "<" that opens raw HTML or an autolink, an entity reference, a link's "](" and an
-# underscore that can open or close emphasis (one not between two letters or digits).
-_MARKDOWN_ACTIVE = re.compile(r"[\\|*`~$]|<(?=[A-Za-z/!?])|&(?=#?[0-9A-Za-z]+;)|\](?=\()|_")
+# strikethrough, math, a "<" that opens raw HTML or an autolink, an entity reference, the "]" of a link's "](" or
+# of a link reference definition's "]:" (which would hide the line and turn a "[name]" elsewhere into a link), and
+# an underscore that can open or close emphasis (one not between two letters or digits).
+_MARKDOWN_ACTIVE = re.compile(r"[\\|*`~$]|<(?=[A-Za-z/!?])|&(?=#?[0-9A-Za-z]+;)|\](?=[(:])|_")
+# What would start a block at the beginning of a line (a list item's text, a paragraph): a heading's "#", a block
+# quote's ">", a bullet "-" or "+" (a "-" also a thematic break "---"), an ordered list's "1." or "1)"; found after
+# at most three spaces (four or more start a code block: the first is written as a character reference).
+_MARKDOWN_BLOCK = re.compile(r"^( {0,3})(?:(#{1,6})(?=\s|$)|(>)|([-+])(?=[\s-]|$)|\d{1,9}([.)])(?=\s|$))")
+# A heading's closing sequence: a run of "#" after a space (or alone), with only spaces after it, is dropped.
+_MARKDOWN_CLOSING = re.compile(r"(?:^|(?<=\s))#+(?=\s*$)")
 # The characters XML 1.0 does not allow in a document, even as character references.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet", "excel": "Excel", "postgresql": "PostgreSQL", "arrow": "Arrow"}
@@ -58,15 +65,31 @@ def markdown_cell(value: Any) -> str:
     (:func:`audit.wording.visible`), so a value never splits a row; then every character Markdown would read
     as markup is escaped with a backslash: ``\\``, ``|``, ``*``, `````, ``~``, ``$``, a ``<`` before a letter,
     ``/``, ``!`` or ``?`` (a tag or an autolink; ``n < 30`` is left as it is), an ``&`` that starts an entity,
-    the ``]`` of ``](`` and an ``_`` not between two letters or digits (``selection_rate`` is left as it is).
-    Brackets, colons and ``#`` mean nothing inside a line and are kept.
+    the ``]`` of ``](`` (a link or image) and of ``]:`` (a link reference definition) and an ``_`` not between two
+    letters or digits (``selection_rate`` is left as it is). At the start of the value, what would open a block
+    (``#``, ``>``, ``-``, ``+``, ``1.``, ``1)``) is escaped too, and four leading spaces (a code block) start
+    with ``&#32;``; at its end, a run of ``#`` that a heading would drop. Brackets, colons and ``#`` inside a
+    line mean nothing and are kept. So a value is one text in a table's cell, a heading or a list item:
+    never an image, a link, HTML, a new block or a new cell (CommonMark with GFM tables).
 
     Examples
     --------
-    >>> print(markdown_cell("a|b\\nc *x* _y_ selection_rate [t](u) <script> &amp; [bold]"))
-    a\\|b↵c \\*x\\* \\_y\\_ selection_rate [t\\](u) \\<script> \\&amp; [bold]
+    >>> print(markdown_cell("a|b\\nc *x* _y_ selection_rate [t](u) <script> &amp; [bold] [r]: u"))
+    a\\|b↵c \\*x\\* \\_y\\_ selection_rate [t\\](u) \\<script> \\&amp; [bold] [r\\]: u
+    >>> print(markdown_cell("# C# 2 #"), markdown_cell("> q"), markdown_cell("1. x"), markdown_cell("-2"))
+    \\# C# 2 \\# \\> q 1\\. x -2
     """
-    return _MARKDOWN_ACTIVE.sub(_markdown_escape, visible(value))
+    text = _MARKDOWN_ACTIVE.sub(_markdown_escape, visible(value))
+    text = _MARKDOWN_BLOCK.sub(_block_escape, text)
+    text = _MARKDOWN_CLOSING.sub(lambda found: "\\" + found.group(), text)
+    return "&#32;" + text[1:] if text.startswith("    ") else text
+
+
+def _block_escape(found: re.Match[str]) -> str:
+    """A backslash before the character that would open a block (:data:`_MARKDOWN_BLOCK`)."""
+    marker = next(i for i in range(2, 6) if found.group(i) is not None)
+    start = found.start(marker) - found.start()
+    return found.group()[:start] + "\\" + found.group()[start:]
 
 
 def _markdown_escape(found: re.Match[str]) -> str:

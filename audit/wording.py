@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -71,6 +72,87 @@ def _shown(found: str, newlines: bool) -> str:
     if newlines and found in ("\n", "\r\n"):
         return "\n"
     return LINE_BREAK_SHOWN if found in _LINE_BREAKS else escaped(found)
+
+
+FSI, PDI = "\u2068", "\u2069"
+"""FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: the text between them is laid out on its own (Unicode
+bidirectional algorithm, UAX #9), in the direction of its first strong letter."""
+_INITIATORS = frozenset("\u2066\u2067\u2068")  # LRI, RLI, FSI
+# The bidirectional classes that can move text around them in a left-to-right line: right-to-left letters and
+# Arabic digits, and the explicit embeddings, overrides and isolates; '' is a code point this Python does not
+# know, which a newer renderer may read as right-to-left.
+_REORDERING = frozenset({"R", "AL", "AN", "LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI", ""})
+# Paragraph separators (bidi class B): the end of every embedding and isolate.
+_PARAGRAPH = re.compile("([\n\r\x1c-\x1e\x85\u2029])")
+
+
+def needs_isolation(text: Any) -> bool:
+    """Whether ``text`` could reorder the text around it in a left-to-right line.
+
+    It could when it holds a right-to-left letter, an Arabic digit, an explicit bidirectional control (an
+    embedding, override or isolate, such as U+202E RIGHT-TO-LEFT OVERRIDE) or a code point this Python's
+    Unicode tables do not know. Text of left-to-right letters, digits, punctuation and spaces only cannot: in
+    a left-to-right report it is shown exactly where it is written, isolated or not.
+
+    Examples
+    --------
+    >>> needs_isolation("Kinh"), needs_isolation("12 (a|b)"), needs_isolation("\\u202e12"), needs_isolation("עברית")
+    (False, False, True, True)
+    """
+    return any(unicodedata.bidirectional(ch) in _REORDERING for ch in str(text))
+
+
+def balanced(text: Any) -> str:
+    """``text`` with every character kept as written, and bidirectional controls added so that it closes what
+    it opens and closes nothing it did not open: one FSI before it per pop of an isolate (PDI) it holds with no
+    initiator, one PDI after it per isolate it leaves open. An override or embedding it opens ends at the PDI
+    of the isolate it is placed in. Text with a paragraph separator (a line break, U+2029), which ends every
+    isolate, is balanced and isolated paragraph by paragraph (:func:`isolated`), so no paragraph of it leaks.
+
+    Placed between FSI and PDI (:func:`isolated`) or in an HTML ``<bdi>``, the result cannot reorder anything
+    outside it.
+
+    Examples
+    --------
+    >>> balanced("\\u2069\\u202e12") == FSI + "\\u2069\\u202e12", balanced("\\u2067ab") == "\\u2067ab" + PDI
+    (True, True)
+    >>> balanced("Kinh")
+    'Kinh'
+    """
+    text = str(text)
+    if _PARAGRAPH.search(text) and needs_isolation(text):
+        return "".join(part if _PARAGRAPH.fullmatch(part) else FSI + _balanced_line(part) + PDI
+                       for part in _PARAGRAPH.split(text) if part)
+    return _balanced_line(text)
+
+
+def _balanced_line(text: str) -> str:
+    """``text`` (no paragraph separator) with an FSI before it per unmatched PDI, a PDI after it per open isolate."""
+    depth = unmatched = 0
+    for ch in text:
+        if ch in _INITIATORS:
+            depth += 1
+        elif ch == PDI:
+            depth, unmatched = (depth - 1, unmatched) if depth else (0, unmatched + 1)
+    return FSI * unmatched + text + PDI * depth
+
+
+def isolated(text: Any) -> str:
+    """``text`` for a line of plain text (a sentence, an SVG label, a window title): as written when it cannot
+    reorder the text around it (:func:`needs_isolation`), else :func:`balanced` between FSI (U+2068) and PDI
+    (U+2069), so that a value such as ``"\\u202e12 34"`` reverses only itself and the numbers after it stay in
+    order. The characters of the value are all kept; the isolates are invisible.
+
+    Examples
+    --------
+    >>> isolated("Kinh"), isolated("\\u202e12") == FSI + "\\u202e12" + PDI
+    ('Kinh', True)
+    """
+    text = str(text)
+    if not needs_isolation(text):
+        return text
+    inner = balanced(text)
+    return inner if _PARAGRAPH.search(text) else FSI + inner + PDI
 
 
 def p_value(value: Any) -> str:

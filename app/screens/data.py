@@ -18,7 +18,7 @@ from audit_app.examples import bundled_examples
 from audit_app.guard import guarded, show_error
 from audit_app.settings import settings
 from audit_app.state import visit
-from audit_app.text import _, count
+from audit_app.text import _, count, plain
 from audit_app.workspace import Dataset
 
 DELIMITERS = {"": "detect", ",": ",", ";": ";", "\t": "tab", "|": "|"}
@@ -56,12 +56,12 @@ def _upload() -> None:
                    "administrator to start the app with a larger --max-upload-mb.").format(
                        size=count(uploaded.size // 2**20), mb=limit))
         return
-    with st.spinner(_("Reading {name}…").format(name=uploaded.name)):
+    with st.spinner(_("Reading {name}…").format(name=plain(uploaded.name))):
         loaded = load_table(MemoryFile(uploaded.name, uploaded.getvalue()), options=options)
     load_dataset(Dataset(name=uploaded.name, origin="upload", loaded=loaded))
     st.session_state["data.loaded_marker"] = marker
     st.success(_("Read {rows} rows and {columns} columns from {name}. Next: choose what to audit on the Set-up "
-                 "page.").format(rows=count(loaded.rows), columns=count(len(loaded.columns)), name=uploaded.name))
+                 "page.").format(rows=count(loaded.rows), columns=count(len(loaded.columns)), name=plain(uploaded.name)))
 
 
 def _examples() -> None:
@@ -94,7 +94,7 @@ def _describe() -> None:
     loaded = dataset.loaded
     info = loaded.info
     origin = {"upload": _("your upload"), "example": _("bundled example"), "registry": _("history")}[dataset.origin]
-    st.subheader(dataset.name)
+    st.subheader(plain(dataset.name))
     cols = st.columns(4)
     cols[0].metric(_("Rows"), count(loaded.rows))
     cols[1].metric(_("Columns"), count(len(loaded.columns)))

@@ -16,7 +16,7 @@ from audit_app import access, tables
 from audit_app.guard import guarded
 from audit_app.history_store import open_in_visit, registry, viewer
 from audit_app.state import visit
-from audit_app.text import _, count, num, p_text, verdict_word
+from audit_app.text import _, count, num, p_text, plain, verdict_word
 
 
 def _listing(records: list) -> pd.DataFrame:  # type: ignore[type-arg]
@@ -61,7 +61,7 @@ def _compare(user: access.User, records: list) -> None:  # type: ignore[type-arg
             same=count(summary.verdicts_same), moved=count(summary.disparities_moved),
             significant=count(summary.disparities_significant)))
     for note in changes.notes:
-        st.caption(note)
+        st.caption(plain(note))
     disparities = changes.disparities
     moved = disparities[disparities["significant"].fillna(False).astype(bool)
                         | disparities["moved_beyond_intervals"].fillna(False).astype(bool)]

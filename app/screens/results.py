@@ -19,7 +19,7 @@ from audit_app import charts, tables
 from audit_app.guard import guarded
 from audit_app.history_store import save_panel
 from audit_app.state import Visit, visit
-from audit_app.text import _, confidence_pct, count, lang, num, verdict_word
+from audit_app.text import _, confidence_pct, count, lang, num, plain, verdict_word
 from audit_app.verdict_words import family_sentences
 from audit_app.workspace import outside_p_values, slider_grid, threshold_views, with_threshold
 
@@ -37,7 +37,7 @@ def _header(state: Visit) -> None:
     flash = st.session_state.pop("results.flash", None)
     if flash:
         st.toast(flash)
-    st.title(result.spec.system.name)
+    st.title(plain(result.spec.system.name))
     counts = result.verdict_counts()
     BANNER[result.verdict](
         "### " + _("Overall verdict: {verdict}").format(verdict=verdict_word(result.verdict).upper()) + "\n\n"
@@ -48,14 +48,14 @@ def _header(state: Visit) -> None:
     p = result.provenance
     unit = _("people (from a table of counts)") if result.spec.data.count_column else _("rows")
     st.caption(_("Data: {source} — {used} of {read} {unit} audited · SHA-256 {sha}…").format(
-        source=p.data.source, used=count(p.rows_used), read=count(p.rows_read), unit=unit,
+        source=plain(p.data.source), used=count(p.rows_used), read=count(p.rows_read), unit=unit,
         sha=str(p.data.sha256)[:16]))
     if result.counts is not None:
-        positive = ", ".join(result.counts.decision.positive_values)
+        positive = ", ".join(plain(v) for v in result.counts.decision.positive_values)
         st.caption((_("Positive decision: '{column}' in {{{values}}}; it harms the person (adverse), so a higher rate "
                       "is a disadvantage.") if result.spec.adverse else
                     _("Positive decision: '{column}' in {{{values}}}; it benefits the person (favourable), so a lower "
-                      "rate is a disadvantage.")).format(column=result.counts.decision.column, values=positive))
+                      "rate is a disadvantage.")).format(column=plain(result.counts.decision.column), values=positive))
     if state.reopened_id is not None:
         st.info(_("Reopened from the history (audit #{id}, audited {when}).").format(
             id=state.reopened_id, when=p.created_at))
@@ -111,11 +111,11 @@ def _score_view(state: Visit) -> None:
     counts = verdicts["verdict"].value_counts()
     st.markdown(_("At {view}: {acted} of {population} people acted on (cut-off score {cutoff}); {fail} fail, {passed} "
                   "pass, {inconclusive} inconclusive.").format(
-        view=view, acted=count(row.get("acted_on")), population=count(row.get("population")),
+        view=plain(view), acted=count(row.get("acted_on")), population=count(row.get("population")),
         cutoff=num(row.get("cutoff")), fail=count(counts.get("fail", 0)), passed=count(counts.get("pass", 0)),
         inconclusive=count(counts.get("inconclusive", 0))))
     if row.get("note"):
-        st.caption(row["note"])
+        st.caption(plain(row["note"]))
     st.caption(_("Judged as the audit at this cut-off judges them: one family of {size} verdicts at α = {alpha}.")
                .format(size=count(result.family.size), alpha=num(result.family.alpha)))
     table = tables.verdicts_table(verdicts, confidence=spec.statistics.confidence,
@@ -162,7 +162,7 @@ def _attribute(state: Visit, attribute: str) -> None:
               for view in tables.rule_rows(result, index, attribute)["view"].drop_duplicates()]
     if not blocks:
         st.caption(_("No policy rule applies to {attribute}; every metric is listed below.").format(
-            attribute=attribute))
+            attribute=plain(attribute)))
     else:
         bounds = {"ratio": _("ratio"), "difference": _("difference")}
 
@@ -176,7 +176,7 @@ def _attribute(state: Visit, attribute: str) -> None:
         index, view = st.selectbox(_("Policy rule"), blocks, format_func=names.__getitem__,
                                    key=_key(f"rule.{attribute}"))
         _rule_block(state, attribute, index, view)
-    with st.expander(_("Every metric for {attribute}").format(attribute=attribute)):
+    with st.expander(_("Every metric for {attribute}").format(attribute=plain(attribute))):
         views = sorted(set(result.groups["view"]))
         chosen = st.selectbox(_("View"), views, key=_key(f"view.{attribute}")) if len(views) > 1 else views[0]
         st.dataframe(tables.groups_table(result, attribute, chosen), hide_index=True, width="stretch")
@@ -209,7 +209,7 @@ def _rule_block(state: Visit, attribute: str, index: int, view: str) -> None:
     undefined = part[part["estimate"].isna()]
     if len(undefined):
         st.caption(_("Undefined (not drawn): {groups}").format(groups=", ".join(
-            f"{g} ({r})" for g, r in zip(undefined["group"], undefined["reason"]))))
+            f"{plain(g)} ({plain(r)})" for g, r in zip(undefined["group"], undefined["reason"]))))
 
 
 def _extras(state: Visit) -> None:
@@ -244,7 +244,7 @@ def _page() -> None:
     attributes = list(state.result.spec.attribute_names)
     st.subheader(_("By attribute"))
     attribute = st.segmented_control(_("Attribute"), attributes, default=attributes[0], key=_key("attribute"),
-                                     label_visibility="collapsed") or attributes[0]
+                                     format_func=plain, label_visibility="collapsed") or attributes[0]
     with guarded():
         _attribute(state, attribute)
     with st.expander(_("All verdicts")):
@@ -253,7 +253,7 @@ def _page() -> None:
         st.dataframe(tables.style_verdicts(table), hide_index=True, width="stretch")
     with st.expander(_("Notes")):
         for note in state.result.notes:
-            st.markdown(f"- {note}")
+            st.markdown(f"- {plain(note)}")
     _extras(state)
     st.caption(_("Rates and disparities carry {level} intervals; verdicts are decided by family-level intervals "
                  "and p (family), Holm's adjustment over every verdict of the audit. The comparisons tables' "

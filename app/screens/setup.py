@@ -26,7 +26,7 @@ from audit_app.plan_panel import plan_panel
 from audit_app.setup_form import (RULES, PolicyChoice, ProtectedChoice, SetupForm, column_numeric, metric_choices,
                                   without_code)
 from audit_app.state import Visit, visit
-from audit_app.text import _, count, lang
+from audit_app.text import _, count, lang, plain
 
 NONE = ""
 
@@ -171,7 +171,7 @@ def _protected(state: Visit, form: SetupForm, columns: list[str]) -> SetupForm:
             values = _values(state, column)
             options = [NONE, *values]
             reference = cells[i % len(cells)].selectbox(
-                _("Reference group for {column}").format(column=column), options,
+                _("Reference group for {column}").format(column=plain(column)), options,
                 index=_index(options, references.get(column) or NONE),
                 format_func=_labelled(options, _("(the largest group)")), key=_key(state, f"ref.{column}"))
             protected.append(ProtectedChoice(column, reference or None))
@@ -254,7 +254,7 @@ def _page() -> None:
     missing = sorted({c for c in form.columns() if c not in columns}) if columns else []
     if missing:
         st.warning(_("The set-up names columns that the data does not have: {columns}. Choose other columns, or "
-                     "load the data the spec was written for.").format(columns=", ".join(missing)))
+                     "load the data the spec was written for.").format(columns=", ".join(map(plain, missing))))
     if not columns:
         st.info(_("This audit was reopened from the history without its rows: its set-up is shown below and can "
                   "be downloaded, but changing which columns are audited needs the data (Data page)."))

@@ -4,15 +4,26 @@ Autoescaping is on for every value: group names, system names and answers
 from the spec are text, never markup, so ``<script>`` or a ``javascript:``
 link in the data is shown, not run. The page links to nothing (a
 Content-Security-Policy forbids every fetch but data: URLs).
+
+Every value from the data or the spec is isolated for bidirectional text, so
+a group named with U+202E RIGHT-TO-LEFT OVERRIDE, or in Hebrew or Arabic,
+reorders nothing around it: on its own in the page it sits in a ``<bdi>``
+(filter ``bdi``), and in a sentence, a chart's label or the title it sits
+between FSI and PDI (:func:`audit.wording.isolated`), which WeasyPrint's
+Pango honours too, so report.pdf reads the same. Values are kept as
+written; only isolates are added, and only to values that could reorder
+their neighbours (:func:`audit.wording.needs_isolation`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup, escape
 
 from audit.report import charts
 from audit.report.content import (Alternatives, Finding, MetricLabel, Parts, Quantity, ReportContent, ResultBlock,
@@ -20,6 +31,7 @@ from audit.report.content import (Alternatives, Finding, MetricLabel, Parts, Qua
 from audit.report.fonts import font_face_css
 from audit.report.i18n import (Translator, format_confidence, format_date, format_fixed, format_integer,
                                format_interval, format_number, format_percent)
+from audit.wording import balanced, isolated, needs_isolation
 
 GLOSSARY = (
     ("Rate", "The share of a group's people who received the decision (or an error) measured by the metric."),
@@ -47,6 +59,44 @@ GLOSSARY = (
 )
 FRAMEWORK_SHORT = {"nyc_ll144": "NYC LL144", "eu_ai_act": "EU AI Act", "vietnam": "Vietnam",
                    "canada_aia": "Canada DADM", "nist_ai_rmf": "NIST AI RMF"}
+
+
+def bdi(value: Any) -> Any:
+    """A value from the data or the spec for the page: in a ``<bdi>`` element (its characters kept, escaped and
+    :func:`audit.wording.balanced`) when it could reorder the text around it, else as it is (None and numbers
+    too), for the template to escape.
+
+    Examples
+    --------
+    >>> bdi("Kinh"), bdi(None), str(bdi("<\\u202e12>")) == "<bdi>&lt;\\u202e12&gt;</bdi>"
+    ('Kinh', None, True)
+    """
+    if not isinstance(value, str) or not needs_isolation(value):
+        return value
+    return Markup("<bdi>") + escape(balanced(value)) + Markup("</bdi>")
+
+
+# A rule as AuditSpec's PolicyRule.describe() words it: the metric (whose name may hold a column or a tier),
+# then the band and the decision rule, which are the toolkit's own words and numbers.
+_RULE = re.compile(r"(?s)(?P<metric>.+?)(?P<rest> (?:ratio|difference) in \[[^\]]*\] \(\w+\))")
+
+
+def rule_html(rule: Any) -> Any:
+    """A rule's description for the page with its metric isolated (:func:`bdi`), so that a column or tier in it
+    cannot reorder the band after it; a text of another form is isolated whole."""
+    found = _RULE.fullmatch(str(rule))
+    if found is None or not needs_isolation(found["metric"]):
+        return bdi(rule)
+    return bdi(found["metric"]) + found["rest"]
+
+
+def evidence_html(finding: Finding) -> Any:
+    """A finding's evidence, ``rule [view]`` (or a table's name), with the rule and the view isolated."""
+    evidence, rule = str(finding.evidence), finding.rule
+    if rule and evidence.startswith(f"{rule} [") and evidence.endswith("]"):
+        view = evidence[len(rule) + 2:-1]
+        return Markup("{} [{}]").format(rule_html(rule), bdi(view))
+    return bdi(evidence)
 
 
 def _number(value: Any, lang: str, significant: int = 3) -> str:
@@ -110,11 +160,12 @@ class _Formatter:
         return self.interval(low, high) if amount else self.rate_interval(low, high)
 
     def metric_name(self, label: MetricLabel, *, capital: bool = False) -> str:
-        """A metric's name in the report's language: the full name translated, the tag and column or tier kept."""
+        """A metric's name in the report's language: the full name translated, the tag and column or tier kept
+        (isolated: :func:`audit.wording.isolated`)."""
         name = self.t.gettext(label.name)
         head = f"{name} {label.tag}" if label.tag else name
-        text = f"{head}: {label.subject}" if label.subject else head
-        return text[:1].upper() + text[1:] if capital else text
+        head = head[:1].upper() + head[1:] if capital else head
+        return f"{head}: {isolated(label.subject)}" if label.subject else head
 
     def quantity(self, value: Quantity) -> str:
         """A number in a sentence, in the style the content asks for."""
@@ -129,7 +180,8 @@ class _Formatter:
         return format_number(value.value, self.lang, significant=value.digits)
 
     def _show(self, value: Any) -> Any:
-        """One value of a sentence as text: names translated, numbers in the language's notation."""
+        """One value of a sentence as text: names translated, numbers in the language's notation, text from the
+        data or the spec isolated (:func:`audit.wording.isolated`)."""
         if value is None:
             return "—"
         if isinstance(value, MetricLabel):
@@ -140,14 +192,18 @@ class _Formatter:
             return _number(value, self.lang)
         if isinstance(value, int) and not isinstance(value, bool):
             return self.count(value)
-        return value
+        return isolated(value) if isinstance(value, str) else value
 
     def fill(self, template: str, **values: Any) -> str:
+        """``template`` (a translated message) with its placeholders filled (:meth:`_show`); a template that is
+        itself a text from the spec (a limitation or recommendation, which no catalogue holds) is isolated
+        whole when it could reorder the text around it (:func:`audit.wording.isolated`)."""
         shown = {k: self._show(v) for k, v in values.items()}
         try:
-            return template.format(**shown)
+            text = template.format(**shown)
         except (KeyError, IndexError, ValueError):
-            return template
+            text = template
+        return isolated(text) if needs_isolation(template) else text
 
     def decide(self, parts: Parts) -> str:
         """What would decide a verdict: its clauses translated, filled and joined by ``; `` (empty without any)."""
@@ -168,13 +224,13 @@ class _Formatter:
         return text[:1].upper() + text[1:]  # a sentence, even when it opens with a metric's name
 
     def bars(self, block: ResultBlock) -> list[charts.Bar]:
-        return [charts.Bar(str(r["group"]), r["value"], r["low"], r["high"],
+        return [charts.Bar(isolated(r["group"]), r["value"], r["low"], r["high"],
                            self.t.gettext("withheld") if isinstance(r["n"], str) else "")
                 for r in block.rates]
 
     def rate_svg(self, block: ResultBlock) -> str:
         """The groups' own values with their intervals: rates on a 0–100% axis, amounts on their own scale."""
-        title = f"{block.attribute}: {self.metric_name(block.label)}"
+        title = f"{isolated(block.attribute)}: {self.metric_name(block.label)}"
         if block.amount:
             return charts.value_chart(self.bars(block), title=title,
                                       label=lambda v: format_number(v, self.lang, significant=3),
@@ -185,23 +241,26 @@ class _Formatter:
 
     def ratio_svg(self, block: ResultBlock) -> str:
         """The ratios against the reference with their family intervals (those that decide a ``ci`` verdict)."""
-        bars = [charts.Bar(str(r["group"]), r["estimate"], r["family_low"], r["family_high"],
+        bars = [charts.Bar(isolated(r["group"]), r["estimate"], r["family_low"], r["family_high"],
                            self.t.gettext("withheld") if isinstance(r["n"], str) else "") for r in block.rows]
         return charts.ratio_chart(bars, band=_drawn_band(block),
-                                  title=f"{block.attribute}: {self.metric_name(block.label)}",
+                                  title=f"{isolated(block.attribute)}: {self.metric_name(block.label)}",
                                   label=lambda v: format_number(v, self.lang, significant=2),
                                   undefined=self.t.gettext("undefined"))
 
     def heat_svg(self, block: ResultBlock) -> str:
         assert block.heat is not None
-        return charts.heat_map(block.heat["rows"], block.heat["columns"], block.heat["cells"],
-                               title=block.attribute, label=lambda v: format_number(v, self.lang, significant=2),
+        cells = {(isolated(row), isolated(column)): value for (row, column), value in block.heat["cells"].items()}
+        return charts.heat_map([isolated(row) for row in block.heat["rows"]],
+                               [isolated(column) for column in block.heat["columns"]], cells,
+                               title=isolated(block.attribute),
+                               label=lambda v: format_number(v, self.lang, significant=2),
                                band=_drawn_band(block), missing="—", bound=block.bound)
 
     def frontier_svg(self, alternatives: Alternatives) -> str:
         """Accuracy against the gap of ``alternatives.chart_metric``, one dot per alternative, the model in red."""
         metric = alternatives.chart_metric
-        points = [charts.Point(label=str(r["alternative"]), gap=_finite_or_nan(r["gaps"].get(metric)),
+        points = [charts.Point(label=isolated(r["alternative"]), gap=_finite_or_nan(r["gaps"].get(metric)),
                                accuracy=_finite_or_nan(r["accuracy"]), current=bool(r["current"]))
                   for r in alternatives.frontier]
         name = self.metric_name(metric_label(metric))
@@ -234,11 +293,11 @@ def _environment(fmt: _Formatter) -> Environment:
                        rate_interval=fmt.rate_interval, measure=fmt.measure, measure_interval=fmt.measure_interval,
                        metric_name=fmt.metric_name, rate_svg=fmt.rate_svg, ratio_svg=fmt.ratio_svg,
                        heat_svg=fmt.heat_svg, frontier_svg=fmt.frontier_svg, metric_label=metric_label,
-                       to_decide=fmt.decide_sentence,
+                       to_decide=fmt.decide_sentence, rule_html=rule_html, evidence_html=evidence_html,
                        glossary=GLOSSARY,
                        fw_short=FRAMEWORK_SHORT)
     env.filters.update(number=lambda v: _number(v, fmt.lang), integer=fmt.count, count=fmt.count,
-                       rate=fmt.rate, percent=fmt.rate, pvalue=fmt.pvalue, fill=fmt.fill,
+                       rate=fmt.rate, percent=fmt.rate, pvalue=fmt.pvalue, fill=fmt.fill, bdi=bdi, rule_html=rule_html,
                        date=lambda d: format_date(d, fmt.lang) if d else "—")
     return env
 
@@ -267,8 +326,11 @@ def render_html(content: ReportContent, *, lang: str, confidence: float,
     templates = resources.files("audit.report") / "templates"
     env = _environment(fmt)
     template = env.from_string((templates / "report.html.j2").read_text(encoding="utf-8"))
-    title = content.cover["title"] or f"{translator.gettext('Algorithmic audit')}: {content.cover['system']}"
-    context = {"content": content, "lang": lang, "title": title, "css": (templates / "report.css").read_text(
-        encoding="utf-8"), "not_given": translator.gettext("Not provided")}
+    prefix = f"{translator.gettext('Algorithmic audit')}: "
+    title = isolated(content.cover["title"] or "") or prefix + isolated(content.cover["system"])
+    heading = bdi(content.cover["title"]) or Markup("{}{}").format(prefix, bdi(content.cover["system"]))
+    context = {"content": content, "lang": lang, "title": title, "heading": heading,
+               "css": (templates / "report.css").read_text(encoding="utf-8"),
+               "not_given": translator.gettext("Not provided")}
     body = template.render(**context, fonts_css="")
     return template.render(**context, fonts_css=font_face_css(body))
