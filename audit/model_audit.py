@@ -58,6 +58,13 @@ class ScoredRows:
     agreement: float | None
 
 
+def agreement_note(column: str, agreement: float | None) -> str:
+    """The note on how often the model's decisions equal the data's ``column``; ``agreement`` is a share in
+    [0, 1], or None when small-cell suppression withholds it (it would give a small count of rows back)."""
+    share = "a share withheld to protect fewer than k rows" if agreement is None else f"{agreement:.1%}"
+    return f"the model's decisions equal the data's '{column}' on {share} of the rows; the flip test judges the model"
+
+
 @dataclass(frozen=True)
 class ModelFindings:
     """What the model adds to a result: its provenance, the flip tables and notes."""
@@ -172,8 +179,8 @@ def model_findings(spec: AuditSpec, scored: ScoredRows, proxies: pd.DataFrame | 
                         else "'1' for a positive decision, '0' otherwise"))
     if scored.agreement is not None:
         provenance["agreement_with_data"] = scored.agreement
-        notes.append(f"the model's decisions equal the data's '{spec.decision_column}' on "
-                     f"{scored.agreement:.1%} of the rows; the flip test judges the model")
+        provenance["agreement_rows"] = len(scored.frame)
+        notes.append(agreement_note(spec.decision_column or "", scored.agreement))
     tables: dict[str, pd.DataFrame] = {}
     if spec.model.flip_test:
         columns, more = flip_columns(spec, proxies)

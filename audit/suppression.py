@@ -2,8 +2,8 @@
 
 :func:`suppress` turns an :class:`~audit.result.AuditResult` into :class:`PublicTables`, public copies of
 every table; the result itself is never changed and the internal ``result.json`` keeps everything. ``k``
-comes from ``spec.report.small_cell_k`` (default 10) unless given. The writers :func:`public_json`,
-:func:`public_markdown` and :func:`write_public_csv` format only what :func:`suppress` returns.
+comes from ``spec.report.small_cell_k`` (default 10) unless given. :func:`audit.release.build_release` runs it
+once per release, then the disclosure audit (:mod:`audit.disclosure`); the writers format the release.
 
 Rules, in the order they are applied
 ------------------------------------
@@ -62,21 +62,23 @@ count categories, not people, and are published.
 9. **k = 1** withholds zero counts only: ``"< 1"`` already says 0, so rules 2-4 have nothing to protect and
    are skipped.
 
-Limits: rules 3 and 4 are checked one sum or one group at a time, not as one linear system over every
-table (as τ-ARGUS would), and the calibration bins and capacity counts are protected with rule 4 within
-their own table. Sums over several views (e.g. the same people in two score cut-offs) are not checked.
+10. **Non-linear statistics.** An impact ratio (and its four-fifths flag) is withheld when the highest group of
+   its block is withheld (value / ratio would give that group's value back); the calibration table lists every
+   bin of every group, an empty one as ``"< k"`` (a missing row would publish a 0). A value nobody in the whole
+   data has (no missing decision, a tier nobody is in) is published as 0 in the label counts: it describes no
+   group.
+
+Rules 3 and 4 are checked one sum or one group at a time. :mod:`audit.disclosure` then checks the result as one
+linear system over every table, view and cut-off, and withholds more (``forced``) until no withheld count below
+``k`` can be worked out; :func:`audit.release.build_release` runs both.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -84,13 +86,10 @@ import pandas as pd
 
 from audit.errors import ReasonCode, UsageError
 from audit.metrics import METRICS, MISSING, NEG, POS, Kind, state
-from audit.outputs import family_sentence, interval_headers, markdown_cell, why
-from audit.result import AuditResult, _mapping_dict, table_records
+from audit.result import AuditResult, _mapping_dict
 from audit.spec import INTERSECTION_JOIN
-from audit.wording import SYMBOL, interval, number, p_value
 
-__all__ = ["PublicTables", "suppress", "public_dict", "public_json", "public_markdown", "write_public_csv",
-           "neutralise_cell", "mask_text", "WITHHELD"]
+__all__ = ["PublicTables", "suppress", "neutralise_cell", "mask_text", "WITHHELD"]
 
 WITHHELD = "withheld"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -312,7 +311,7 @@ _NEGATIVES = [state(NEG, d) for d in (NEG, POS, MISSING)]
 _ACTED = [state(y, POS) for y in (NEG, POS, MISSING)]
 
 
-def _live_states(result: AuditResult) -> list[int]:
+def live_states(result: AuditResult) -> list[int]:
     """The outcome × decision states that can be non-empty (an empty one known to all readers is dropped)."""
     counts = result.counts
     ys, ds = [NEG, POS, MISSING], [NEG, POS, MISSING]
@@ -611,6 +610,16 @@ class _GroupModel:
             return ("tier", frozenset(t for t, x in zip(self.tiers, cvec) if x))
         return ("gen", metric, "C")
 
+    def force(self, cells: Iterable[tuple[int, str]]) -> None:
+        """Withhold the counts shown in ``cells`` (row position within this model, column), whatever their size:
+        the disclosure audit's choice (:mod:`audit.disclosure`); rules 3 and 4 then run over them as over any."""
+        for position, column in cells:
+            row = self.rows[position]
+            qid = row.columns.get(column)
+            if qid is not None and qid in row.group.values:
+                row.group.cells.add(qid)
+                row.group.hide(qid)
+
     # -- rules
     def run(self) -> None:
         k = self.k
@@ -848,18 +857,23 @@ def _views(table: Mapping[Hashable, list[Any]], scope: list[str]) -> dict[tuple,
 
 
 def _suppress_groups(frame: pd.DataFrame, scope: list[str], k: int, result: AuditResult,
-                     score_withheld: set[tuple[str, str]], *, keep_models: bool = True
-                     ) -> tuple[pd.DataFrame, _GroupIndex]:
+                     score_withheld: set[tuple[str, str]], *, keep_models: bool = True,
+                     forced: frozenset[tuple[int, str]] = frozenset()) -> tuple[pd.DataFrame, _GroupIndex]:
     """Rules 1-5 on a groups-like table. Each view (and cut-off) is a model of its own, as no sum spans two;
-    ``keep_models`` keeps them in the index for the tables that look up their groups."""
+    ``keep_models`` keeps them in the index for the tables that look up their groups; ``forced`` cells (row
+    position, column) are withheld whatever their size."""
+    forced_at: dict[int, list[str]] = {}
+    for position, column in forced:
+        forced_at.setdefault(position, []).append(column)
     tiers = list(result.spec.tiers.values) if result.spec.tiers is not None else []
     keep = {"selection_rate", "base_rate", *(rule.metric for rule in result.spec.policy)}
-    live = _live_states(result)
+    live = live_states(result)
     cells = _Cells(frame)
     index = _GroupIndex()
     for view, positions in _views(cells.original, scope).items():
         table = {c: [cells.original[c][i] for i in positions] for c in [*scope, *_MODEL_COLUMNS]}
         model = _GroupModel(table, scope, k, live, tiers, keep)
+        model.force((j, column) for j, position in enumerate(positions) for column in forced_at.get(position, ()))
         model.run()
         _publish_rows(cells, positions, model, k, score_withheld, index)
         if keep_models:
@@ -928,6 +942,43 @@ def _suppress_comparisons(frame: pd.DataFrame, scope: list[str], k: int, index: 
     return cells.frame()
 
 
+def _withhold_impact(public: pd.DataFrame, internal: pd.DataFrame, groups: pd.DataFrame, public_groups: pd.DataFrame,
+                     scope: list[str]) -> pd.DataFrame:
+    """``public`` comparisons with the impact ratios (and four-fifths flags) of a block withheld when its highest
+    group's value is: an impact ratio is a group's value over the highest (or its favourable share over the
+    highest favourable share), so a published rate and its ratio would give the withheld highest value back.
+    A block is a view (and cut-off) × attribute × metric; its highest group is found from the ratios themselves
+    (value / ratio), and a block whose highest group cannot be found is withheld too (fail closed)."""
+    if not len(internal) or "impact_ratio" not in internal.columns:
+        return public
+    keys = [*scope, "attribute", "metric"]
+    values: dict[tuple, list[tuple[float, bool]]] = {}
+    for r, shown in zip(groups[[*keys, "value"]].to_dict(orient="records"), public_groups["value"].tolist()):
+        v = _num(r["value"])
+        if v is not None:
+            values.setdefault(tuple(r[c] for c in keys), []).append((v, _num(shown) is not None))
+    withheld: set[tuple] = set()
+    for r in internal[[*keys, "value", "impact_ratio"]].to_dict(orient="records"):
+        key = tuple(r[c] for c in keys)
+        v, ratio = _num(r["value"]), _num(r["impact_ratio"])
+        if key in withheld or v is None or ratio is None or ratio <= 0:
+            continue
+        best = (v / ratio, (1 - v) / ratio)
+        found = [shown for value, shown in values.get(key, [])
+                 if any(math.isclose(candidate, side, rel_tol=1e-9, abs_tol=1e-12)
+                        for candidate, side in zip(best, (value, 1 - value)))]
+        if not any(found):  # no published group holds the highest value (or none was found)
+            withheld.add(key)
+    if not withheld:
+        return public
+    out = public.astype(object)
+    rows = [tuple(r[c] for c in keys) in withheld for r in internal[keys].to_dict(orient="records")]
+    for column in ("impact_ratio", "four_fifths_flag"):
+        if column in out.columns:
+            out.loc[rows, column] = None
+    return out
+
+
 def _suppress_verdicts(frame: pd.DataFrame, comparisons: pd.DataFrame, k: int) -> pd.DataFrame:
     cells = _Cells(frame)
     lookup = {(r["view"], r["metric"], r["attribute"], r["group"], r["reference"]): r
@@ -945,8 +996,15 @@ def _suppress_verdicts(frame: pd.DataFrame, comparisons: pd.DataFrame, k: int) -
         cells[i, "n"], cells[i, "reference_n"] = n, ref_n
         if withheld:
             cells.withhold(i, _VERDICT_NUMBERS)
-            cells[i, "reason"] = _reason(k, primary) + "; the verdict stands"
+            cells[i, "reason"] = _verdict_reason(k, primary, r["reason"])
     return cells.frame()
+
+
+def _verdict_reason(k: int, primary: bool, original: Any) -> str:
+    """The reason of a verdict whose numbers are withheld: the verdict stands, and an inconclusive one owed to
+    selective labels still says so (what would decide it is more checked cases, not more people)."""
+    owed = "; owed to selective labels" if "selective labels" in str(original or "") else ""
+    return _reason(k, primary) + "; the verdict stands" + owed
 
 
 def _suppress_spread(frame: pd.DataFrame, k: int, index: _GroupIndex) -> pd.DataFrame:
@@ -1180,9 +1238,13 @@ def _suppress_proxies(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     return cells.frame()
 
 
-def _public_labels(result: AuditResult, k: int) -> dict[str, Any]:
-    """The decision and outcome label counts; they add up to ``rows_read``, so rule 4 applies to them."""
-    counts = result.counts
+def _public_labels(result: AuditResult, k: int, forced: Iterable[str] = ()) -> dict[str, Any]:
+    """The decision and outcome label counts; they add up to ``rows_read``, so rule 4 applies to them. A value
+    nobody in the whole data has (no missing decision, a tier nobody is in) is published as 0: a fact of the data
+    set that describes no group (the states of missing values nobody has are dropped by rule 3, see
+    :func:`live_states`).
+    ``forced`` names cells withheld whatever their size: ``"decision:<value>"``, ``"decision:\0missing"``."""
+    counts, forced = result.counts, set(forced)
     data = {"decision": _mapping_dict(counts.decision) if counts else None,  # as in ``result.to_dict()``
             "outcome": _mapping_dict(counts.outcome) if counts and counts.outcome else None}
     out: dict[str, Any] = {}
@@ -1193,12 +1255,16 @@ def _public_labels(result: AuditResult, k: int) -> dict[str, Any]:
         keys = [*mapping["rows"], "\0missing"]
         values = [float(v) for v in mapping["rows"].values()] + [float(mapping["missing_rows"])]
         shown: list[Any] = [_count_cell(v, k)[0] for v in values]
+        shown = [0 if v == 0 else cell for v, cell in zip(values, shown)]  # nobody in the whole data: a fact of
+        # the data set that describes no group (rule 3 drops the states of missing values nobody has)
+        shown = [WITHHELD if f"{name}:{key}" in forced and not isinstance(cell, str) else cell
+                 for key, cell in zip(keys, shown)]
         if k > 1:
             while True:
                 unknown = [i for i, s in enumerate(shown) if isinstance(s, str)]
                 known_sum = sum(v for i, v in enumerate(values) if i not in unknown)
                 bounds = [(0.0, k - 1.0) if shown[i].startswith("<") else (float(k), math.inf) for i in unknown]
-                candidates = sorted((v, i) for i, v in enumerate(values) if i not in unknown)
+                candidates = sorted((v, i) for i, v in enumerate(values) if i not in unknown and v)
                 if not unknown or not _pinned(known_sum, bounds, (sum(values), sum(values))) or not candidates:
                     break
                 shown[candidates[0][1]] = WITHHELD
@@ -1207,7 +1273,74 @@ def _public_labels(result: AuditResult, k: int) -> dict[str, Any]:
     return out
 
 
-def suppress(result: AuditResult, k: int | None = None) -> PublicTables:
+Forced = Mapping[str, frozenset[tuple[int, str]]]
+"""Cells the disclosure audit withholds whatever their size, by table: (row position, column). ``labels`` cells
+are ``(0, "decision:<value>")``, ``(0, "outcome:<value>")`` or ``(0, "decision:\0missing")``; ``provenance``
+cells are ``(0, "rows_read")`` or ``(0, "rows_used")``."""
+
+_ROW_NUMBERS: dict[str, tuple[str, ...]] = {
+    "comparisons": _COMPARISON_NUMBERS, "sweep_comparisons": _COMPARISON_NUMBERS, "verdicts": _VERDICT_NUMBERS,
+    "thresholds": (), "auc": ("auc", "ci_low", "ci_high", "within_bin_share", "error_bound"),
+    "calibration": ("mean_predicted", "observed_rate", "observed_ci_low", "observed_ci_high"),
+    "tests": ("statistic", "p_value", "effect"),
+    "flips": ("flip_rate", "ci_low", "ci_high", "to_positive_rate", "to_negative_rate", "mean_score_change"),
+    "proxies": ("strength", "auc", "nmi"),
+}
+"""The numbers of a row withheld with a count the disclosure audit withholds (rule 5), by table; a table not
+listed has every non-count number of the row withheld (capacity: its shares and ratios)."""
+_KEYS = ("view", "threshold", "attribute", "group", "reference", "metric", "bin", "bin_low", "bin_high", "set_to",
+         "kind", "requested", "cutoff", "dof", "rule_index", "band_low", "band_high", "column", "levels")
+
+
+def _apply_forced(frame: pd.DataFrame, name: str, cells: frozenset[tuple[int, str]], k: int) -> pd.DataFrame:
+    """``frame`` (a public table) with the ``cells`` withheld and the numbers of their rows with them (rule 5)."""
+    if not cells:
+        return frame
+    out = frame.astype(object)
+    for position, column in sorted(cells):
+        if column not in out.columns:
+            continue
+        value = out.iat[position, out.columns.get_loc(column)]
+        if column in _ROW_NUMBERS.get(name, ()):  # a rate that gives a count back with its n: emptied
+            out.iat[position, out.columns.get_loc(column)] = None
+        elif not isinstance(value, str):
+            v = _num(value)
+            out.iat[position, out.columns.get_loc(column)] = _label(v, k) if v is not None else None
+        numbers = _ROW_NUMBERS.get(name)
+        if numbers is None:
+            numbers = tuple(c for c in out.columns if c not in _KEYS and c != column and c not in _GENERIC_COUNTS
+                            and not isinstance(out.iat[position, out.columns.get_loc(c)], (str, bool, np.bool_)))
+        for c in numbers:
+            if c in out.columns:
+                out.iat[position, out.columns.get_loc(c)] = None
+        if "status" in out.columns:
+            out.iat[position, out.columns.get_loc("status")] = "withheld"
+        if "reason" in out.columns:
+            reason = out.iat[position, out.columns.get_loc("reason")]
+            out.iat[position, out.columns.get_loc("reason")] = _verdict_reason(k, False, reason) \
+                if name == "verdicts" else _reason(k, False)
+    return out.infer_objects()
+
+
+def complete_calibration(frame: pd.DataFrame) -> pd.DataFrame:
+    """The calibration table with a row for every bin of every group, empty bins included (``n`` 0, no rate).
+
+    A bin left out would tell a reader that nobody of the group scored in it: a count of 0, below any k.
+    """
+    if not len(frame) or "bin" not in frame.columns:
+        return frame
+    bins = frame.drop_duplicates("bin").set_index("bin")[["bin_low", "bin_high"]]
+    groups = frame.drop_duplicates(["attribute", "group"])[["attribute", "group"]]
+    full = groups.merge(pd.DataFrame({"bin": bins.index}), how="cross")
+    if len(full) == len(frame):
+        return frame
+    out = full.merge(frame.drop(columns=["bin_low", "bin_high"]), on=["attribute", "group", "bin"], how="left")
+    out = out.join(bins, on="bin")
+    out["n"] = out["n"].fillna(0.0)
+    return out[list(frame.columns)].reset_index(drop=True)
+
+
+def suppress(result: AuditResult, k: int | None = None, *, forced: Forced | None = None) -> PublicTables:
     """Public copies of every table of ``result`` with small cells withheld (rules in the module docstring).
 
     Parameters
@@ -1217,180 +1350,64 @@ def suppress(result: AuditResult, k: int | None = None) -> PublicTables:
     k:
         The smallest count that may be published (people, or summed weights in a weighted audit); default
         ``result.spec.report.small_cell_k``. Must be an integer ≥ 1; ``k = 1`` withholds zeros only.
+    forced:
+        Cells to withhold whatever their size (see :data:`Forced`): what the disclosure audit adds
+        (:func:`audit.disclosure.enforce`). Rules 3-5 run over them as over any withheld count.
 
     Returns
     -------
     PublicTables
         Count columns hold numbers, ``"< k"`` or ``"withheld"``; withheld rates, intervals and estimates are
-        NaN/None with ``status`` ``"withheld"``; verdict words are kept.
+        NaN/None with ``status`` ``"withheld"``; verdict words are kept. The calibration table has a row for every
+        bin of every group (:func:`complete_calibration`).
     """
     k = _check_k(k, result)
+    forced = forced or {}
+    none: frozenset[tuple[int, str]] = frozenset()
     score_withheld = _auc_withheld(result.table("auc"), k) if len(result.table("auc")) else set()
-    groups, index = _suppress_groups(result.groups, ["view"], k, result, score_withheld)
-    comparisons = _suppress_comparisons(result.comparisons, ["view"], k, index)
-    verdicts = _suppress_verdicts(result.verdicts, comparisons, k)
+    groups, index = _suppress_groups(result.groups, ["view"], k, result, score_withheld,
+                                     forced=forced.get("groups", none))
+    comparisons = _withhold_impact(_suppress_comparisons(result.comparisons, ["view"], k, index),
+                                   result.comparisons, result.groups, groups, ["view"])
+    comparisons = _apply_forced(comparisons, "comparisons", forced.get("comparisons", none), k)
+    verdicts = _apply_forced(_suppress_verdicts(result.verdicts, comparisons, k), "verdicts",
+                             forced.get("verdicts", none), k)
     spread = _suppress_spread(result.spread, k, index)
     counts = dict(index.counts)
     tables: dict[str, pd.DataFrame] = {}
     sweep_index = None
     if "sweep_groups" in result.tables:
         tables["sweep_groups"], sweep_index = _suppress_groups(result.tables["sweep_groups"], ["threshold", "view"],
-                                                               k, result, score_withheld, keep_models=False)
+                                                               k, result, score_withheld, keep_models=False,
+                                                               forced=forced.get("sweep_groups", none))
         for rule, value in sweep_index.counts.items():
             counts[rule] += value
     handlers: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
         "thresholds": lambda f: _suppress_thresholds(f, k),
         "capacity": lambda f: _suppress_capacity(f, k, index),
         "auc": lambda f: _suppress_auc(f, k, index),
-        "calibration": lambda f: _suppress_calibration(f, k, index),
+        "calibration": lambda f: _suppress_calibration(complete_calibration(f), k, index),
         "tests": lambda f: _suppress_tests(f, k, index),
         "proxies": lambda f: _suppress_proxies(f, k),
         "flips": lambda f: _suppress_flips(f, k),
         "flip_rows": lambda f: f.iloc[0:0],           # row numbers are a key into the data: internal only
         "override_effects": lambda f: _suppress_effects(f, comparisons, k),
-        "sweep_comparisons": lambda f: _suppress_comparisons(f, ["threshold", "view"], k,
-                                                             sweep_index or _GroupIndex()),
+        "sweep_comparisons": lambda f: _withhold_impact(
+            _suppress_comparisons(f, ["threshold", "view"], k, sweep_index or _GroupIndex()), f,
+            result.tables["sweep_groups"], tables["sweep_groups"], ["threshold", "view"]),
     }
     for name, frame in result.tables.items():
         if name not in tables:
-            tables[name] = handlers.get(name, lambda f: _suppress_generic(f, k))(frame)
+            tables[name] = _apply_forced(handlers.get(name, lambda f: _suppress_generic(f, k))(frame), name,
+                                         forced.get(name, none), k)
     p = result.provenance
     groups, comparisons, verdicts, spread = (f.infer_objects() for f in (groups, comparisons, verdicts, spread))
     tables = {name: frame.infer_objects() for name, frame in tables.items()}
+    provenance = {column for _, column in forced.get("provenance", none)}
+    rows_read, rows_used = (WITHHELD if name in provenance and not isinstance(_count_cell(value, k)[0], str)
+                            else _count_cell(value, k)[0]
+                            for name, value in (("rows_read", p.rows_read), ("rows_used", p.rows_used)))
     return PublicTables(k=k, groups=groups, comparisons=comparisons, verdicts=verdicts, spread=spread,
-                        tables=tables, labels=_public_labels(result, k),
-                        notes=tuple(mask_text(n, k) for n in result.notes),
-                        rows_read=_count_cell(p.rows_read, k)[0], rows_used=_count_cell(p.rows_used, k)[0],
+                        tables=tables, labels=_public_labels(result, k, {c for _, c in forced.get("labels", none)}),
+                        notes=tuple(mask_text(n, k) for n in result.notes), rows_read=rows_read, rows_used=rows_used,
                         withheld=counts)
-
-
-# ----------------------------------------------------------------------------------------------------------
-# writers
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return table_records(frame)
-
-
-def public_dict(result: AuditResult, k: int | None = None, *, tables: PublicTables | None = None) -> dict[str, Any]:
-    """The public ``result.json`` as a dict: the internal shape with suppressed tables, label counts and notes,
-    ``"public": true`` and ``"small_cell_k"``; ``result_sha256`` (a hash of the unsuppressed tables, which
-    would let anyone test guesses of a withheld count) is replaced by ``public_sha256`` of these tables."""
-    public = tables if tables is not None else suppress(result, k)
-    body = result.to_dict()
-    provenance = dict(body["provenance"])
-    provenance.pop("result_sha256", None)
-    provenance["rows_read"], provenance["rows_used"] = public.rows_read, public.rows_used
-    records = {name: _records(frame) for name, frame in public.all_tables().items()}
-    provenance["public_sha256"] = hashlib.sha256(json.dumps(
-        {"verdict": result.verdict, **records}, sort_keys=True, default=str).encode()).hexdigest()
-    internal_tables = {"groups", "comparisons", "verdicts", "spread", *result.tables}
-    out = {key: value for key, value in body.items() if key not in internal_tables}
-    out.update({"public": True, "small_cell_k": public.k, "notes": list(public.notes), "labels": public.labels,
-                "provenance": provenance, "withheld_cells": public.withheld, **records})
-    return out
-
-
-def public_json(result: AuditResult, k: int | None = None, *, indent: int = 2) -> str:
-    """The public ``result.json`` text (see :func:`public_dict`); NaN is written ``null``."""
-    return json.dumps(public_dict(result, k), indent=indent, ensure_ascii=False, default=str)
-
-
-def _cell(value: Any) -> str:
-    return "" if _missing(value) else markdown_cell(value)
-
-
-def _count_text(value: Any) -> str:
-    if _missing(value):
-        return "n/a"
-    return value if isinstance(value, str) else number(_public_count(value))
-
-
-def public_markdown(result: AuditResult, k: int | None = None) -> str:
-    """A short public summary: verdict, the family of verdicts, the suppression rule, every rule's per-group
-    verdicts, notes.
-
-    Each verdict row gives the estimate with its ordinary and its family-level interval, the family-adjusted
-    p-value and why (for an inconclusive verdict, what would decide it), as ``summary.md`` does; a verdict whose
-    numbers are withheld shows its word and its published counts only.
-    """
-    public = suppress(result, k)
-    counts = result.verdict_counts()
-    lines = [f"# Audit: {_cell(result.spec.system.name)}", "",
-             f"**Overall verdict: {SYMBOL[result.verdict]}** ({counts['fail']} fail, {counts['pass']} pass, "
-             f"{counts['inconclusive']} inconclusive)", "",
-             f"- {_capitalised(family_sentence(result.family))}",
-             f"- Published with small-cell suppression: counts below {public.k} are shown as \"< {public.k}\" and "
-             f"the numbers built on them are withheld; further counts are withheld where they would let a "
-             f"withheld one be worked out. Verdicts are always shown.",
-             f"- Data: {_count_text(public.rows_used)} of {_count_text(public.rows_read)} rows audited",
-             f"- Decision views: {', '.join(result.spec.view_names())}", ""]
-    verdicts = public.verdicts
-    ordinary, family = interval_headers(result)
-    for index, rule in enumerate(result.spec.policy):
-        rows = verdicts[verdicts["rule_index"] == index].to_dict(orient="records")
-        lines += [f"## Rule: {_cell(rule.describe())}", "",
-                  f"| view | attribute | group | reference | estimate | {ordinary} | {family} | n | ref n | p (family) "
-                  f"| verdict | why |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        lines += [_public_verdict_row(r, result) for r in rows]
-        lines.append("")
-    if not result.spec.policy:
-        lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
-    if public.notes:
-        lines += ["## Notes", ""] + [f"- {_cell(n)}" for n in public.notes] + [""]
-    return "\n".join(lines)
-
-
-def _capitalised(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _public_verdict_row(r: dict[str, Any], result: AuditResult) -> str:
-    """One verdict of public.md; ``r`` is a row of the suppressed verdicts (withheld numbers are missing)."""
-    estimate = "withheld" if _missing(r["estimate"]) and str(r["reason"]).startswith("withheld") \
-        else number(r["estimate"])
-    cells = [_cell(r["view"]), _cell(r["attribute"]), _cell(r["group"]), _cell(r["reference"]), estimate,
-             interval(r["ci_low"], r["ci_high"]), interval(r["family_ci_low"], r["family_ci_high"]),
-             _count_text(r["n"]), _count_text(r["reference_n"]), p_value(r["p_family"]), f"**{r['verdict']}**",
-             _cell(why(r, result))]
-    return "| " + " | ".join(cells) + " |"
-
-
-def write_public_csv(result: AuditResult, k: int | None, out_dir: str | Path) -> list[Path]:
-    """Write one CSV per public table (``public_groups.csv``, ``public_comparisons.csv``, ...) into ``out_dir``
-    (created if needed) and return the paths. Text cells that begin with ``= + - @``, tab or carriage return
-    get a leading ``'`` against formula injection; numbers are written as numbers."""
-    public = suppress(result, k)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, frame in public.all_tables().items():
-        path = out / f"public_{name}.csv"
-        with path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([neutralise_cell(str(c)) for c in frame.columns])
-            writer.writerows(zip(*(_csv_column(frame.iloc[:, j]) for j in range(frame.shape[1]))))
-        paths.append(path)
-    return paths
-
-
-def _csv_column(column: pd.Series) -> list[Any]:
-    """The cells of one column of a public CSV (:func:`_csv_cell`), numpy number columns without a call each."""
-    values = column.tolist()
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind == "f":
-        return ["" if math.isnan(v) else v for v in values]
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "iub":
-        return values
-    return [_csv_cell(v) for v in values]
-
-
-def _csv_cell(value: Any) -> Any:
-    """A cell of a public CSV: empty when missing, numbers as numbers, text safe from formula injection."""
-    if isinstance(value, str):
-        return neutralise_cell(value)
-    return "" if _missing(value) else neutralise_cell(_scalar(value))
-
-
-def _scalar(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value

@@ -48,10 +48,10 @@ def compas_report(tmp_path_factory) -> tuple[audit.AuditResult, Path]:
 
 def test_report_files_and_sections_in_order(compas_report) -> None:
     _, out = compas_report
-    for name in ("result.json", "summary.md", "junit.xml", "report.html", "report.pdf", "public.json",
-                 "public.md", "manifest.json"):
+    for name in ("result.json", "summary.md", "junit.xml", "manifest.json", "public/report.html", "public/report.pdf",
+                 "public/public.json", "public/public.md", "public/manifest.json"):
         assert (out / name).exists(), name
-    html = (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "public" / "report.html").read_text(encoding="utf-8")
     headings = ["Executive summary", "Scope and data", "Method", "Results", "Findings", "Limitations",
                 "Recommendations", "NYC Local Law 144", "EU AI Act", "Vietnam", "Canada", "NIST",
                 "Sign-off", "Reproducibility manifest"]
@@ -64,19 +64,20 @@ def test_report_files_and_sections_in_order(compas_report) -> None:
 
 def test_pdf_text_has_the_key_numbers(compas_report) -> None:
     result, out = compas_report
-    text = _pdf_text(out / "report.pdf")
+    text = _pdf_text(out / "public" / "report.pdf")
     row = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'African-American'").iloc[0]
     assert f"{row['estimate']:.3g}" in text  # 1.92
     assert f"{row['ci_low']:.3g} to {row['ci_high']:.3g}" in text
     assert f"{row['family_ci_low']:.3g} to {row['family_ci_high']:.3g}" in text  # 1.46 to 2.56
     assert "1 − α/34 = 99.85%" in " ".join(text.split())  # the method names the family's size
-    assert result.provenance.data.sha256 in text.replace("\n", "").replace(" ", "")
+    assert result.provenance.data.sha256 not in text.replace("\n", "").replace(" ", "")  # guessable if small
+    assert "kept in the internal evidence" in " ".join(text.split())
     assert "Nguyễn Thị Lan" in text
 
 
 def test_pdf_pages_render_to_png(compas_report, tmp_path) -> None:
     _, out = compas_report
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "2", str(out / "report.pdf"),
+    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "2", str(out / "public" / "report.pdf"),
                     str(tmp_path / "page")], check=True)
     pages = sorted(tmp_path.glob("page*.png"))
     assert len(pages) == 2 and all(p.stat().st_size > 2000 for p in pages)
@@ -89,9 +90,9 @@ def test_pdf_pages_render_to_png(compas_report, tmp_path) -> None:
 def test_vietnamese_report_with_diacritics_in_html_and_pdf(tmp_path) -> None:
     result = audit.run(_compas_spec(language="vi"))
     write_report(result, tmp_path)
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "public" / "report.html").read_text(encoding="utf-8")
     assert '<html lang="vi">' in html
-    text = _pdf_text(tmp_path / "report.pdf")
+    text = _pdf_text(tmp_path / "public" / "report.pdf")
     for words in ("Kiểm toán thuật toán", "Kết luận chung", "Nguyễn Thị Lan", "23 tháng 11 năm 2026",
                   "Tỷ lệ dương tính giả của African-American"):
         assert words in text, words
@@ -101,7 +102,7 @@ def test_vietnamese_report_with_diacritics_in_html_and_pdf(tmp_path) -> None:
 
 def test_html_is_self_contained(compas_report) -> None:
     _, out = compas_report
-    html = (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "public" / "report.html").read_text(encoding="utf-8")
     assert not re.search(r"""(?:src|href)\s*=\s*["'](?!data:|#)""", html)
     assert not re.search(r"url\((?!\s*['\"]?data:)", html)
     assert "@font-face" in html and "<script" not in html
@@ -130,8 +131,8 @@ def test_no_published_output_shows_a_count_below_k(tmp_path) -> None:
     files = write_report(result, tmp_path)
     small = result.groups.query("metric == 'count' and value < 10")
     assert len(small)  # the case has cells below k
-    text = _pdf_text(tmp_path / "report.pdf")
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    text = _pdf_text(tmp_path / "public" / "report.pdf")
+    html = (tmp_path / "public" / "report.html").read_text(encoding="utf-8")
     for r in small.to_dict(orient="records"):
         cell = re.escape(str(r["group"]))
         # the row of that group in any table never shows its count as a number
@@ -151,12 +152,12 @@ def test_no_published_output_shows_a_count_below_k(tmp_path) -> None:
 def test_values_from_data_and_spec_are_inert(tmp_path) -> None:
     result = audit.run(SMALL_SPEC, _small_groups_frame())
     write_report(result, tmp_path)
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "public" / "report.html").read_text(encoding="utf-8")
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert 'href="javascript' not in html and "javascript:alert(1)" in html  # shown as text
-    text = _pdf_text(tmp_path / "report.pdf")
+    text = _pdf_text(tmp_path / "public" / "report.pdf")
     assert "<script>alert('x')</script>" in text.replace("’", "'").replace("&#39;", "'")
-    for path in tmp_path.glob("public*.csv"):
+    for path in (tmp_path / "public").glob("public*.csv"):
         for line in path.read_text(encoding="utf-8").splitlines():
             for cell in line.split(","):
                 assert not cell.strip('"').startswith("=HYPERLINK"), (path.name, cell)
@@ -168,18 +169,19 @@ def test_verify_detects_a_one_byte_change_and_a_wrong_signature(tmp_path) -> Non
     keys.mkdir()
     assert runner.invoke(main, ["keygen", "--private", str(keys / "a.pem"), "--public", str(keys / "a.pub")]
                          ).exit_code == 0
-    assert runner.invoke(main, ["keygen", "--private", str(keys / "b.pem"), "--public", str(keys / "b.pub")]
-                         ).exit_code == 0
+    assert runner.invoke(main, ["keygen", "--private", str(keys / "b.pem"), "--public", str(keys / "b.pub"),
+                                "--commitment", str(keys / "c.key")]).exit_code == 0
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump(_compas_spec()), encoding="utf-8")
     out = tmp_path / "out"
-    made = runner.invoke(main, ["report", str(spec), "--out", str(out), "--sign", str(keys / "a.pem")])
+    made = runner.invoke(main, ["report", str(spec), "--out", str(out), "--sign", str(keys / "a.pem"),
+                                "--commit-key", str(keys / "c.key")])
     assert made.exit_code == 0, made.output
-    ok = runner.invoke(main, ["verify", str(out), "--key", str(keys / "a.pub")])
-    assert ok.exit_code == 0, ok.output
+    ok = runner.invoke(main, ["verify", str(out), "--key", str(keys / "a.pub"), "--commit-key", str(keys / "c.key")])
+    assert ok.exit_code == 0 and "the result matches the commitment" in ok.output, ok.output
     wrong = runner.invoke(main, ["verify", str(out), "--key", str(keys / "b.pub")])
     assert wrong.exit_code == 1 and "invalid" in wrong.output.lower()
-    for name in ("report.pdf", "report.html", "result.json", "public.json"):
+    for name in ("public/report.pdf", "public/report.html", "result.json", "public/public.json"):
         path = out / name
         original = path.read_bytes()
         changed = bytearray(original)
@@ -197,8 +199,8 @@ def test_cli_report_options_and_bad_input(tmp_path) -> None:
     spec.write_text(yaml.safe_dump(_compas_spec()), encoding="utf-8")
     run = runner.invoke(main, ["run", str(spec), "--out", str(tmp_path / "o"), "--report", "--lang", "vi"])
     assert run.exit_code == 1, run.output  # the audit fails its policy; the report is written anyway
-    assert (tmp_path / "o" / "report.pdf").exists()
-    assert '<html lang="vi">' in (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    assert (tmp_path / "o" / "public" / "report.pdf").exists()
+    assert '<html lang="vi">' in (tmp_path / "o" / "public" / "report.html").read_text(encoding="utf-8")
     no_out = runner.invoke(main, ["run", str(spec), "--report"])
     assert no_out.exit_code == 2 and "--out" in no_out.output and "Traceback" not in no_out.output
     bad_key = tmp_path / "bad.pem"
@@ -216,7 +218,7 @@ def test_cli_report_options_and_bad_input(tmp_path) -> None:
 def test_report_html_is_the_same_through_the_python_api(compas_report) -> None:
     result, out = compas_report
     again = render_report_html(result, today=result.spec.report.audit_date)
-    assert again == (out / "report.html").read_text(encoding="utf-8")
+    assert again == (out / "public" / "report.html").read_text(encoding="utf-8")
 
 
 def test_small_share_exclusions_are_listed_with_count_rate_and_justification() -> None:
@@ -240,14 +242,14 @@ def test_findings_map_to_the_six_principles_in_vietnamese(tmp_path) -> None:
 def _untranslated(result: audit.AuditResult) -> list[str]:
     """Every fixed text the Vietnamese report of ``result`` asks for that the catalogue leaves in English
     (framework references such as ``6.3.1`` or ``MEASURE 2.11`` are the same in both languages)."""
+    from audit.release import build_release
     from audit.report.content import build_content
     from audit.report.html import RecordingTranslator, render_html
     from audit.report.i18n import Translator
 
     references = re.compile(r"^(?:[\d.]+|(?:MAP|MEASURE) [\d.]+|§[\w().-]+)$")
     recorder = RecordingTranslator("vi")
-    tables = {"groups": result.groups, "comparisons": result.comparisons, "verdicts": result.verdicts}
-    render_html(build_content(result, tables=tables), lang="vi", confidence=0.95, translator=recorder)
+    render_html(build_content(build_release(result)), lang="vi", confidence=0.95, translator=recorder)
     english = Translator("en")
     vietnamese = Translator("vi")
     return sorted(m for m in recorder.asked if vietnamese.gettext(m) == english.gettext(m) and not references.match(m))
@@ -274,7 +276,7 @@ def test_the_verdict_table_shows_both_intervals_and_p_family_as_in_the_result(co
     from audit.report.i18n import format_interval
 
     result, out = compas_report
-    html = (out / "report.html").read_text(encoding="utf-8")
+    html = (out / "public" / "report.html").read_text(encoding="utf-8")
     assert result.family.size == 34
     assert "<th>95% interval</th><th>family interval (99.85% each)</th><th>p (family)</th>" in html
     row = result.verdicts.query("metric == 'fpr' and attribute == 'race' and group == 'African-American'").iloc[0]
@@ -295,7 +297,7 @@ def test_every_inconclusive_verdict_says_what_would_decide_it(compas_report) -> 
     from audit.wording import to_decide
 
     result, out = compas_report
-    html = unescape((out / "report.html").read_text(encoding="utf-8"))
+    html = unescape((out / "public" / "report.html").read_text(encoding="utf-8"))
     public = suppress(result).verdicts
     shown = public[(public["verdict"] == "inconclusive") & public["needed_n"].notna()]
     assert len(shown) >= 5  # the others are withheld (small cells): they say nothing
@@ -324,7 +326,7 @@ def test_every_inconclusive_verdict_says_what_would_decide_it(compas_report) -> 
 
 def test_the_method_names_the_family_and_how_each_rule_decides(compas_report) -> None:
     _, out = compas_report
-    html = unescape((out / "report.html").read_text(encoding="utf-8"))
+    html = unescape((out / "public" / "report.html").read_text(encoding="utf-8"))
     method = html[html.index("3. Method"):html.index("4. Results")]
     for words in ("the 34 verdicts of this audit (every rule, group, intersection and decision view) are judged as "
                   "one family, at a family-wise error rate α = 0.05",

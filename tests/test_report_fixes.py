@@ -14,7 +14,8 @@ import audit
 from audit import wording
 from audit.outputs import summary_markdown
 from audit.report.writer import render_report_html
-from audit.suppression import mask_text, public_markdown, suppress
+from audit.public_files import public_markdown
+from audit.suppression import mask_text, suppress
 
 SMALL_GROUPS = "Collect enough data on the small groups to reach a verdict, and audit again."
 RANDOM_SAMPLE = ("Draw a random evaluation sample whose outcomes are checked whatever the decision, so that error "

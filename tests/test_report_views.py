@@ -21,7 +21,7 @@ from audit.report.content import build_content, read_alternatives
 from audit.report.html import RecordingTranslator, render_html
 from audit.report.i18n import Translator, format_number, format_percent
 from audit.report.writer import render_report_html, write_report
-from audit.suppression import suppress
+from audit.release import build_release
 from audit.wording import decision_sentence
 from model_helpers import people, planted_pipeline
 from test_report_fixes import _section, _text
@@ -49,11 +49,8 @@ def _row(block: str, first_cell: str) -> str:
 
 def _untranslated(result: audit.AuditResult, alternatives: dict | None = None) -> list[str]:
     """Every fixed text a Vietnamese report asks for that the catalogue leaves in English."""
-    public = suppress(result)
-    tables = {"groups": public.groups, "comparisons": public.comparisons, "verdicts": public.verdicts,
-              "flips": public.tables.get("flips", pd.DataFrame())}
     recorder = RecordingTranslator("vi")
-    render_html(build_content(result, tables=tables, alternatives=alternatives), lang="vi", confidence=0.95,
+    render_html(build_content(build_release(result), alternatives=alternatives), lang="vi", confidence=0.95,
                 translator=recorder)
     english, vietnamese = Translator("en"), Translator("vi")
     return sorted(m for m in recorder.asked if vietnamese.gettext(m) == english.gettext(m))
@@ -298,8 +295,10 @@ def test_the_flip_test_section_shows_each_flip_and_names_the_largest(model_resul
             f"rows of {top['group']} (group) set to {top['set_to']}.") in section
     listed = len(result.table("flip_rows"))
     assert listed == 20
-    assert ("The 20 rows whose decision or score changed most are listed by row number in result.json (table "
-            "flip_rows), for the data's owner to review; this public report does not print them.") in section
+    assert ("The rows whose decision or score changed most are listed by row number in the internal result.json "
+            "(table flip_rows), for the data's owner to review; this public report does not print them or their "
+            "number.") in section  # how many rows are listed would say how many flipped: not published
+    assert " 20 rows" not in " ".join(section)
     model = result.provenance.model
     assert (f"Model audited: file planted.skops, format skops, SHA-256 {model['sha256'][:12]}…"
             in _section(text, "3. Method", "4. Results"))
@@ -313,7 +312,7 @@ def test_alternatives_json_in_the_folder_goes_into_the_recommendations(model_spe
     frontier = find_alternatives(model_spec, options=AlternativeOptions(constraints=("demographic_parity",)))
     write_frontier(frontier, tmp_path)
     written = write_report(model_result, tmp_path, pdf=False)
-    page = written.paths["report.html"].read_text(encoding="utf-8")
+    page = written.paths["public/report.html"].read_text(encoding="utf-8")
     text = _text(page)
     section = _section(text, "8. Recommendations", "Sign-off")
     sentences = json.loads((tmp_path / "alternatives.json").read_text(encoding="utf-8"))["sentences"]

@@ -9,6 +9,8 @@ and a manifest of SHA-256 hashes that ``audit verify`` checks.
 
 from __future__ import annotations
 
+import dataclasses
+
 import datetime as dt
 from typing import Any
 
@@ -16,6 +18,7 @@ import streamlit as st
 
 from audit.report.frameworks import PROFILES
 from audit.report.pdf import pdf_bytes
+from audit.release import PublicRelease, build_release
 from audit.report.writer import evidence_bundle, render_report_html
 from audit.spec import spec_to_dict, spec_to_yaml, validate_spec
 from audit_app.guard import guarded
@@ -62,6 +65,18 @@ def _context_form(state: Visit) -> dict[str, Any]:
     return block
 
 
+def _release(result: Any, context: dict[str, Any]) -> PublicRelease:
+    """The public release of ``result``: suppression and the disclosure audit run once per set of tables and k.
+    A new report context (names, language, frameworks) changes the spec but not what is published, so the
+    previous release is kept with the new spec."""
+    previous = context.get("release")
+    if previous is not None and previous.k == result.spec.report.small_cell_k \
+            and previous.result.spec.model_dump(exclude={"report"}) == result.spec.model_dump(exclude={"report"}) \
+            and context.get("tables") == result.result_sha256:
+        return dataclasses.replace(previous, result=dataclasses.replace(previous.result, spec=result.spec))
+    return build_release(result)
+
+
 def _page() -> None:
     state = visit()
     st.title(_("Report"))
@@ -75,12 +90,13 @@ def _page() -> None:
         spec = validate_spec(raw, source=_("the report context"))
         with st.spinner(_("Writing the report…")):
             result = state.workspace.audit(spec)
-            html = render_report_html(result)
+            release = _release(result, state.report_context)
+            html = render_report_html(release)
         state.spec, state.result = spec, result
         state.base_spec = {**(state.base_spec or {}), "report": block}  # the Set-up page's spec carries it too
         state.saved_id = None if state.reopened_id is None else state.saved_id
-        state.report_context = {"block": block, "html": html}
-    result, html = state.result, state.report_context["html"]
+        state.report_context = {"block": block, "html": html, "release": release, "tables": result.result_sha256}
+    result, html, release = state.result, state.report_context["html"], state.report_context["release"]
     save_panel(state, where="report")
     st.subheader(_("Download"))
     cols = st.columns(5)
@@ -96,7 +112,7 @@ def _page() -> None:
     cols[3].download_button(_("Spec (YAML)"), spec_to_yaml(result.spec).encode("utf-8"), file_name="spec.yaml",
                             mime="application/yaml", key="report.download_spec", on_click="ignore",
                             icon=":material/tune:")
-    cols[4].download_button(_("Evidence bundle (ZIP)"), lambda: evidence_bundle(result), file_name="evidence.zip",
+    cols[4].download_button(_("Evidence bundle (ZIP)"), lambda: evidence_bundle(result, release=release), file_name="evidence.zip",
                             mime="application/zip", key="report.download_bundle", on_click="ignore",
                             icon=":material/folder_zip:")
     st.caption(_("The evidence bundle holds the report, the results, the spec and a manifest of SHA-256 hashes; "

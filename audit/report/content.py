@@ -24,6 +24,7 @@ from audit.family import DECIDING_POWER
 from audit.metrics import EXTRA_METRICS, METRICS, metric_family
 from audit.outputs import amount_metrics
 from audit.report.frameworks import PROFILES, FindingKind, obligations
+from audit.release import PublicRelease
 from audit.result import AuditResult
 from audit.spec import INTERSECTION_JOIN, StatisticsSpec, spec_to_dict
 from audit.wording import tier_runs
@@ -345,15 +346,16 @@ def _verdict_title(result: AuditResult, row: dict[str, Any]) -> _Title:
     """
     failed = row["verdict"] == "fail"
     if _is_withheld(row):
+        kind: FindingKind = "selective_labels" if _owed_to_selective_labels(result, row) else "inconclusive"
         return _Title("medium", "disparity", _WITHHELD_TITLES["fail"]) if failed \
-            else _Title("low", "inconclusive", _WITHHELD_TITLES["inconclusive"])
+            else _Title("low", kind, _WITHHELD_TITLES["inconclusive"])
     if failed:
         has_interval = _num(row.get("ci_low")) is not None and _num(row.get("ci_high")) is not None
         ends = (_num(row.get("band_low")) is not None, _num(row.get("band_high")) is not None)
         return _Title("high" if _family_outside_band(row) else "medium", "disparity",
                       _FAIL_TITLES[(row["bound"], has_interval)], _POLICY_CLAUSES.get(ends, ""),
                       _FAIL_BASIS.get(str(row.get("decision_rule")), ""))
-    kind: FindingKind = "selective_labels" if _owed_to_selective_labels(result, row) else "inconclusive"
+    kind = "selective_labels" if _owed_to_selective_labels(result, row) else "inconclusive"
     return _Title("low", kind, _INCONCLUSIVE_TITLE)
 
 
@@ -596,6 +598,15 @@ def _method(result: AuditResult, comparisons: pd.DataFrame) -> dict[str, Any]:
             "bootstrap": spec.statistics.bootstrap_replicates, "seed": spec.statistics.seed}
 
 
+def _disclosure(release: PublicRelease) -> dict[str, Any] | None:
+    """What the disclosure audit checked and withheld, for the method section (None when it did not run)."""
+    check = release.check
+    if not check.atoms:
+        return None
+    return {"width": check.width, "checked": check.checked, "added": check.added,
+            "primary": release.withheld.get("primary", 0), "secondary": release.withheld.get("secondary", 0)}
+
+
 def _by_point_rule(verdicts: pd.DataFrame) -> pd.Series:
     """Which verdicts a ``point`` rule decided (none in a table without ``decision_rule``)."""
     if "decision_rule" not in verdicts:
@@ -700,7 +711,7 @@ def _flips(result: AuditResult, flips: pd.DataFrame) -> dict[str, Any]:
             "rate": Quantity(top["rate"], "percent", 1), "low": Quantity(top["low"], "percent", 1),
             "high": Quantity(top["high"], "percent", 1), "level": round(result.spec.statistics.confidence * 100),
             "group": top["group"], "attribute": attribute, "set_to": top["set_to"]})
-    return {"tables": tables, "largest": largest, "listed": len(result.table("flip_rows"))}
+    return {"tables": tables, "largest": largest, "listed": "flip_rows" in result.tables}
 
 
 _ALTERNATIVE = {  # by what the alternative does to accuracy, as Frontier.sentence words it
@@ -810,20 +821,18 @@ def _alternatives(result: AuditResult, data: dict[str, Any] | None) -> Alternati
                         other_model=bool(theirs and ours and theirs != ours))
 
 
-def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today: dt.date | None = None,
-                  manifest: dict[str, Any] | None = None, notes: list[str] | None = None,
+def build_content(release: PublicRelease, *, today: dt.date | None = None, manifest: dict[str, Any] | None = None,
                   alternatives: dict[str, Any] | None = None) -> ReportContent:
-    """The report's content from an audit result and the (suppressed) tables to publish.
+    """The report's content from a public release (:func:`audit.release.build_release`), and nothing else.
 
-    ``tables`` holds ``groups``, ``comparisons`` and ``verdicts`` (and
-    ``flips`` when the audit ran the flip test) as they may be published
-    (after small-cell suppression), ``notes`` the audit's notes as they may
-    be published (default: the result's); the result supplies the spec and
-    provenance. ``alternatives`` is the content of an ``alternatives.json``
-    (:func:`read_alternatives`), shown with the recommendations.
+    Every table, note and count comes from ``release.result``, the public result (suppressed tables, notes
+    quoting no count below k, provenance without withheld counts); the appendix gives the SHA-256 of the
+    published tables, never one of the unsuppressed result. ``alternatives`` is the content of an
+    ``alternatives.json`` (:func:`read_alternatives`), shown with the recommendations.
     """
+    result = release.result
     today = today or dt.date.today()
-    groups, comparisons, verdicts = tables["groups"], tables["comparisons"], tables["verdicts"]
+    groups, comparisons, verdicts = result.groups, result.comparisons, result.verdicts
     findings = _findings(result, verdicts)
     unknown = _unknown_counts(groups, [p.column for p in result.spec.protected])
     excluded = _excluded(result, groups)
@@ -843,7 +852,7 @@ def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today
                "justification": result.spec.report.small_share_justification,
                "attributes": [p.column for p in result.spec.protected],
                "intersections": [INTERSECTION_JOIN.join(i.columns) for i in result.spec.intersections]},
-        method=_method(result, comparisons),
+        method=_method(result, comparisons) | {"disclosure": _disclosure(release)},
         results=_results(groups, comparisons, verdicts),
         findings=findings,
         limitations=_limitations(result, comparisons, unknown, verdicts),
@@ -854,11 +863,11 @@ def build_content(result: AuditResult, *, tables: dict[str, pd.DataFrame], today
         appendix={"toolkit_version": result.provenance.toolkit_version, "packages": result.provenance.packages,
                   "spec_yaml": yaml.safe_dump(spec_to_dict(result.spec), allow_unicode=True, sort_keys=False),
                   "spec_sha256": result.provenance.spec_sha256, "data_sha256": data.sha256,
-                  "seed": result.provenance.seed, "result_sha256": result.result_sha256,
+                  "seed": result.provenance.seed, "result_sha256": release.public_sha256,
                   "created_at": result.provenance.created_at, "manifest": manifest or {}},
-        small_cell_k=result.spec.report.small_cell_k,
-        notes=list(result.notes if notes is None else notes),
+        small_cell_k=release.k,
+        notes=list(result.notes),
         amounts=_amount_tables(result, groups),
-        flips=_flips(result, tables.get("flips", result.table("flips"))),
+        flips=_flips(result, result.table("flips")),
         alternatives=_alternatives(result, alternatives),
     )
