@@ -261,7 +261,7 @@ class _Model:
             key = (*(row[c] for c in scope), row["attribute"], row["group"])
             if key not in sizes and str(row["metric"]).startswith("tier_") and _number(row["denominator"]):
                 sizes[key] = float(row["denominator"])
-        return {key: value for key, value in sizes.items()}
+        return sizes
 
     def _row_terms(self, view: Any, row: dict[str, Any], cells: np.ndarray, sizes: dict[tuple, float]
                    ) -> dict[str, Terms]:

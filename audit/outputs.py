@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -147,6 +147,24 @@ def _rows_by_rule(result: AuditResult) -> list[tuple[str, list[dict[str, Any]]]]
     return out
 
 
+def verdict_sections(result: AuditResult, row: Callable[[dict[str, Any], AuditResult], str]) -> list[str]:
+    """The Markdown lines of every rule's verdict table (one section per rule, in the spec's order), each row
+    written by ``row``; a spec without rules gets one sentence saying nothing can pass or fail. Shared by
+    ``summary.md`` and the public ``public.md``, whose rows differ only in what they may show."""
+    lines: list[str] = []
+    ordinary, family = interval_headers(result)
+    for rule, rows in _rows_by_rule(result):
+        lines += [f"## Rule: {markdown_cell(rule)}", "",
+                  f"| view | attribute | group | reference | estimate | {ordinary} | {family} | n | ref n | p (family) "
+                  f"| verdict | why |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        lines += [row(r, result) for r in rows]
+        lines.append("")
+    if not result.spec.policy:
+        lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
+    return lines
+
+
 def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
     """A readable Markdown summary: verdict, the family of verdicts, data, every rule's per-group verdicts, notes.
 
@@ -156,17 +174,7 @@ def summary_markdown(result: AuditResult, *, strict: bool = False) -> str:
     are, escaped so that Markdown shows them verbatim and a line break in one never splits a row
     (:func:`markdown_cell`).
     """
-    lines = _summary_head(result, strict)
-    ordinary, family = interval_headers(result)
-    for rule, rows in _rows_by_rule(result):
-        lines += [f"## Rule: {markdown_cell(rule)}", "",
-                  f"| view | attribute | group | reference | estimate | {ordinary} | {family} | n | ref n | p (family) "
-                  f"| verdict | why |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        lines += [_summary_row(r, result) for r in rows]
-        lines.append("")
-    if not result.spec.policy:
-        lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
+    lines = _summary_head(result, strict) + verdict_sections(result, _summary_row)
     lines += _amount_sections(result)
     lines += _extra_sections(result)
     if result.notes:

@@ -17,7 +17,7 @@ from typing import Any, Union
 import numpy as np
 import pandas as pd
 
-from audit.outputs import family_sentence, interval_headers, markdown_cell, why
+from audit.outputs import family_sentence, markdown_cell, verdict_sections, why
 from audit.release import PublicRelease, build_release
 from audit.result import AuditResult
 from audit.suppression import neutralise_cell
@@ -101,18 +101,7 @@ def public_markdown(source: Source, k: int | None = None) -> str:
              f"- Data: {_count_text(result.provenance.rows_used)} of {_count_text(result.provenance.rows_read)} "
              f"rows audited",
              f"- Decision views: {', '.join(_cell(v) for v in result.spec.view_names())}", ""]
-    verdicts = result.verdicts
-    ordinary, family = interval_headers(result)
-    for index, rule in enumerate(result.spec.policy):
-        rows = verdicts[verdicts["rule_index"] == index].to_dict(orient="records")
-        lines += [f"## Rule: {_cell(rule.describe())}", "",
-                  f"| view | attribute | group | reference | estimate | {ordinary} | {family} | n | ref n | p (family) "
-                  f"| verdict | why |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        lines += [_public_verdict_row(r, result) for r in rows]
-        lines.append("")
-    if not result.spec.policy:
-        lines += ["No policy rules: the spec sets no bounds, so nothing can pass or fail.", ""]
+    lines += verdict_sections(result, _public_verdict_row)
     if result.notes:
         lines += ["## Notes", ""] + [f"- {_cell(n)}" for n in result.notes] + [""]
     return "\n".join(lines)
